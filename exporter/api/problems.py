@@ -1,0 +1,76 @@
+"""Errors -> RFC 9457 problem+json responses. The only place that knows status codes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+from exporter.errors import (
+    CatalogError,
+    DatabaseUnavailable,
+    EncodingFailed,
+    ExporterError,
+    InvalidParameter,
+    QueryFailed,
+    UnknownExport,
+    UnsupportedFormat,
+)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+_TYPE_BASE = "https://github.com/exporter/exporter/blob/main/docs/problems.md#"
+
+
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> Response:
+    """A problem+json response."""
+    body = {"type": _TYPE_BASE + slug, "title": title, "status": status, "detail": detail}
+    body.update(extra)
+    return Response(
+        orjson.dumps(body), status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
+    )
+
+
+def response_for_error(exc: ExporterError) -> Response:
+    """The HTTP answer for an error raised before the first byte of a response."""
+    if isinstance(exc, UnknownExport):
+        return problem_response(
+            404, "Unknown export", str(exc), slug="unknown-export",
+            export=exc.name, known_exports=list(exc.known),
+        )  # fmt: skip
+    if isinstance(exc, UnsupportedFormat):
+        return problem_response(
+            406, "Unsupported format", str(exc), slug="unsupported-format",
+            supported=list(exc.supported),
+        )  # fmt: skip
+    if isinstance(exc, InvalidParameter):
+        return problem_response(
+            422, "Invalid parameter", str(exc), slug="invalid-parameter",
+            parameter=exc.name, reason=exc.reason,
+        )  # fmt: skip
+    if isinstance(exc, DatabaseUnavailable):
+        return problem_response(
+            503, "Database unavailable", exc.reason, slug="database-unavailable",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )  # fmt: skip
+    if isinstance(exc, QueryFailed):
+        if exc.sqlstate and exc.sqlstate.startswith("22"):
+            # Class 22 at bind time: PostgreSQL itself rejected a parameter value.
+            return problem_response(
+                422, "Invalid parameter value", exc.reason, slug="invalid-parameter-value",
+                sqlstate=exc.sqlstate,
+            )  # fmt: skip
+        return problem_response(
+            500, "Export query failed", exc.reason, slug="query-failed", sqlstate=exc.sqlstate
+        )
+    if isinstance(exc, CatalogError | EncodingFailed):
+        return problem_response(500, "Export failed", str(exc), slug="export-failed")
+    return problem_response(500, "Internal error", str(exc), slug="internal-error")

@@ -1,0 +1,155 @@
+"""HTTP routes: the catalog listing, one documented route per export, and health."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.problems import response_for_error
+from exporter.api.streaming import ExportResponse
+from exporter.catalog import Catalog, ExportDefinition
+from exporter.encoders import FORMATS
+from exporter.errors import ExporterError
+from exporter.param_types import ParamType
+from exporter.service import ExportService
+
+_OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
+    "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
+    "integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+    "bigint": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    "numeric": {
+        "type": "string",
+        "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    },
+    "real": {"type": "number"},
+    "double precision": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "timestamp": {"type": "string", "format": "date-time"},
+    "timestamptz": {"type": "string", "format": "date-time"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "text": {"type": "string"},
+}
+
+
+def build_router(catalog: Catalog) -> APIRouter:
+    """Routes for ``catalog``: each export gets its own documented path."""
+    router = APIRouter()
+
+    @router.get("/exports", summary="List the exports", tags=["exports"])
+    async def list_exports(request: Request) -> Response:
+        service: ExportService = request.app.state.service
+        listing = {"exports": [export.describe() for export in service.catalog.values()]}
+        return Response(orjson.dumps(listing), media_type="application/json")
+
+    for export in catalog.values():
+        router.add_api_route(
+            f"/exports/{export.name}",
+            _stream_route(export.name),
+            methods=["GET"],
+            summary=export.description or f"Export {export.name}",
+            tags=["exports"],
+            response_class=Response,
+            openapi_extra=_openapi_for(export),
+            name=f"export_{export.name}",
+        )
+
+    @router.get(
+        "/exports/{name}",
+        summary="Stream any export by name",
+        tags=["exports"],
+        response_class=Response,
+        include_in_schema=False,
+    )
+    async def stream_by_name(name: str, request: Request) -> Response:
+        return _start_stream(name, request)
+
+    @router.get("/healthz", summary="Liveness: the process answers", tags=["health"])
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return router
+
+
+def _stream_route(export_name: str) -> Any:
+    async def stream_export(request: Request) -> Response:
+        return _start_stream(export_name, request)
+
+    return stream_export
+
+
+def _start_stream(export_name: str, request: Request) -> Response:
+    service: ExportService = request.app.state.service
+    try:
+        export_request = service.bind(export_name, request.query_params.multi_items())
+        output = choose_format(export_request.format_name, request.headers.get("accept"))
+    except ExporterError as exc:
+        return response_for_error(exc)
+    filename = download_filename(export_name, output)
+    headers = {
+        "Content-Type": output.content_type,
+        "Content-Disposition": content_disposition(filename),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+    return ExportResponse(service, export_request, output, headers)
+
+
+def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
+    parameters = [_openapi_parameter(p.name, p.type, p.default) for p in export.params]
+    parameters += [
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "Output format; overrides Accept. Default: ndjson.",
+            "schema": {"type": "string", "enum": list(FORMATS)},
+        },
+        {
+            "name": "fetch_rows",
+            "in": "query",
+            "required": False,
+            "description": "Rows per cursor round trip (server-side bounds apply).",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        {
+            "name": "chunk_bytes",
+            "in": "query",
+            "required": False,
+            "description": "Encoded bytes per HTTP chunk (server-side bounds apply).",
+            "schema": {"type": "integer", "minimum": 1024},
+        },
+    ]
+    columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
+    return {
+        "description": f"{export.description}\n\nColumns: {columns}",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "The export, streamed (chunked).",
+                "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
+                            for f in FORMATS.values()},
+            },
+            "404": {"description": "Unknown export (problem+json)"},
+            "406": {"description": "Unsupported format (problem+json)"},
+            "422": {"description": "Invalid parameter (problem+json)"},
+            "503": {"description": "Database unavailable; see Retry-After (problem+json)"},
+        },
+    }  # fmt: skip
+
+
+def _openapi_parameter(name: str, param_type: ParamType, default: str | None) -> dict[str, Any]:
+    schema = dict(_OPENAPI_SCHEMA_BY_PARAM_TYPE.get(param_type.name, {"type": "string"}))
+    if default is not None:
+        schema["default"] = default
+    return {
+        "name": name,
+        "in": "query",
+        "required": default is None,
+        "description": f"{param_type.name}; expected {param_type.expected}",
+        "schema": schema,
+    }

@@ -1,0 +1,235 @@
+"""Export definitions: parse and validate the ``sql/exports/*.sql`` files.
+
+One file is one export, named after its stem. Leading ``--`` comment lines hold a description
+and ``-- param: <name> <type> [= <default>]`` declarations; the body uses ``:name``
+placeholders, rewritten here into ``$n::type`` bind parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from exporter.columns import Column
+from exporter.errors import CatalogError, UnknownExport
+from exporter.param_types import PARAM_TYPES, ParamType, lookup_param_type
+from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
+
+#: Query-string names the service itself uses; an export may not declare them as parameters.
+RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes"})
+
+_EXPORT_NAME = re.compile(r"\w[\w-]*")
+_PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DIRECTIVE = re.compile(r"([A-Za-z_]+)\s*:\s*(.*)")
+_PARAM_DECLARATION = re.compile(r"(?P<name>\S+)\s+(?P<type>[^=]+?)\s*(?:=\s?(?P<default>.*))?")
+_KNOWN_DIRECTIVES = ("param",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamSpec:
+    """A declared parameter: name, type and default (None means required)."""
+
+    name: str
+    type: ParamType
+    default: str | None
+    line: int
+
+    @property
+    def required(self) -> bool:
+        return self.default is None
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description for the catalog listing."""
+        return {
+            "name": self.name,
+            "type": self.type.name,
+            "default": self.default,
+            "required": self.required,
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExportDefinition:
+    """One export: its SQL (with ``$n`` parameters), parameters and, once described, columns."""
+
+    name: str
+    path: Path
+    description: str
+    params: tuple[ParamSpec, ...]
+    #: The body rewritten with ``$n::type`` parameters; ``$n`` is ``params[n-1]``.
+    sql: str
+    #: ``sql`` with every parameter replaced by a typed NULL: plannable without values, used to
+    #: read the result columns' exact types (``numeric(12,2)``) when the catalog is described.
+    null_sql: str
+    #: 1-based line of the file where ``sql`` starts, to point errors at the right line.
+    body_line: int
+    columns: tuple[Column, ...] = field(default=())
+
+    def with_columns(self, columns: Sequence[Column]) -> ExportDefinition:
+        return replace(self, columns=tuple(columns))
+
+    def file_line(self, sql_offset: int) -> int:
+        """The file line of a character offset into ``sql``."""
+        return self.body_line + line_of(self.sql, sql_offset) - 1
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready description for the catalog listing."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "parameters": [p.describe() for p in self.params],
+            "columns": [c.describe() for c in self.columns],
+        }
+
+
+class Catalog(Mapping[str, ExportDefinition]):
+    """The loaded exports by name, in name order."""
+
+    def __init__(self, exports: Sequence[ExportDefinition]) -> None:
+        self._exports = {e.name: e for e in sorted(exports, key=lambda e: e.name)}
+
+    def __getitem__(self, name: str) -> ExportDefinition:
+        return self._exports[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._exports)
+
+    def __len__(self) -> int:
+        return len(self._exports)
+
+    def get_export(self, name: str) -> ExportDefinition:
+        """The export called ``name``, or ``UnknownExport``."""
+        try:
+            return self._exports[name]
+        except KeyError:
+            raise UnknownExport(name, list(self._exports)) from None
+
+
+def load_catalog(sql_dir: Path) -> Catalog:
+    """Parse and validate every ``*.sql`` file in ``sql_dir``; raise on the first bad one."""
+    if not sql_dir.is_dir():
+        raise CatalogError(sql_dir, None, "export directory does not exist")
+    exports: list[ExportDefinition] = []
+    seen: dict[str, Path] = {}
+    for path in sorted(sql_dir.glob("*.sql")):
+        definition = parse_export(path.stem, path.read_text(encoding="utf-8"), path)
+        clash = seen.get(definition.name.lower())
+        if clash is not None:
+            raise CatalogError(path, None, f"export name clashes with {clash.name}")
+        seen[definition.name.lower()] = path
+        exports.append(definition)
+    if not exports:
+        raise CatalogError(sql_dir, None, "no *.sql export definitions found")
+    return Catalog(exports)
+
+
+def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
+    """Parse one export definition file's text."""
+    if not _EXPORT_NAME.fullmatch(name):
+        raise CatalogError(path, None, f"export name {name!r} must match {_EXPORT_NAME.pattern}")
+    lines = text.splitlines(keepends=True)
+    description: list[str] = []
+    params: dict[str, ParamSpec] = {}
+    body_start = len(lines)
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        if not stripped.startswith("--"):
+            body_start = index
+            break
+        comment = stripped[2:].strip()
+        directive = _DIRECTIVE.fullmatch(comment)
+        if directive and directive.group(1) == "param":
+            spec = _parse_param(directive.group(2), path, index + 1)
+            if spec.name in params:
+                raise CatalogError(path, index + 1, f"parameter {spec.name!r} declared twice")
+            params[spec.name] = spec
+            continue
+        if directive:
+            _reject_misspelt_directive(directive.group(1), path, index + 1)
+        if comment:
+            description.append(comment)
+    body_line = body_start + 1
+    body = "".join(lines[body_start:]).rstrip()
+    sql, null_sql = _rewrite_placeholders(body.removesuffix(";").rstrip(), params, path, body_line)
+    if not sql.strip():
+        raise CatalogError(path, None, "no SQL statement after the header")
+    return ExportDefinition(
+        name=name,
+        path=path,
+        description=" ".join(description),
+        params=tuple(params.values()),
+        sql=sql,
+        null_sql=null_sql,
+        body_line=body_line,
+    )
+
+
+def _parse_param(declaration: str, path: Path, line: int) -> ParamSpec:
+    match = _PARAM_DECLARATION.fullmatch(declaration.strip())
+    if match is None:
+        raise CatalogError(path, line, "expected '-- param: <name> <type> [= <default>]'")
+    name = match.group("name")
+    if not _PARAM_NAME.fullmatch(name):
+        raise CatalogError(path, line, f"parameter name {name!r} is not an identifier")
+    if name in RESERVED_PARAM_NAMES:
+        raise CatalogError(path, line, f"parameter name {name!r} is reserved by the service")
+    param_type = lookup_param_type(match.group("type"))
+    if param_type is None:
+        known = ", ".join(PARAM_TYPES)
+        raise CatalogError(
+            path, line, f"unknown parameter type {match.group('type')!r}; known types: {known}"
+        )
+    default = match.group("default")
+    if default is not None:
+        try:
+            default = param_type.parse(default.strip())
+        except ValueError as exc:
+            raise CatalogError(path, line, f"default of {name!r}: {exc}") from None
+    return ParamSpec(name=name, type=param_type, default=default, line=line)
+
+
+def _reject_misspelt_directive(word: str, path: Path, line: int) -> None:
+    """A header line like ``-- params: x int`` is a typo, not a description: say so."""
+    close = difflib.get_close_matches(word.lower(), _KNOWN_DIRECTIVES, n=1, cutoff=0.75)
+    if close and word != close[0]:
+        raise CatalogError(path, line, f"unknown directive {word!r}; did you mean {close[0]!r}?")
+
+
+def _rewrite_placeholders(
+    body: str, params: Mapping[str, ParamSpec], path: Path, body_line: int
+) -> tuple[str, str]:
+    """The body with ``$n::type`` parameters, and the same with typed NULLs instead."""
+    try:
+        placeholders = find_placeholders(body)
+    except SqlSyntaxError as exc:
+        raise CatalogError(path, body_line + line_of(body, exc.offset) - 1, exc.reason) from None
+    positions = {name: index + 1 for index, name in enumerate(params)}
+    used: set[str] = set()
+    pieces: list[str] = []
+    null_pieces: list[str] = []
+    cursor = 0
+    for placeholder in placeholders:
+        spec = params.get(placeholder.name)
+        if spec is None:
+            line = body_line + line_of(body, placeholder.start) - 1
+            raise CatalogError(
+                path, line, f"placeholder :{placeholder.name} has no '-- param:' declaration"
+            )
+        used.add(spec.name)
+        pieces.append(body[cursor : placeholder.start])
+        pieces.append(f"${positions[spec.name]}::{spec.type.pg_type}")
+        null_pieces.append(body[cursor : placeholder.start])
+        null_pieces.append(f"NULL::{spec.type.pg_type}")
+        cursor = placeholder.end
+    pieces.append(body[cursor:])
+    null_pieces.append(body[cursor:])
+    for spec in params.values():
+        if spec.name not in used:
+            raise CatalogError(path, spec.line, f"parameter {spec.name!r} is never used")
+    return "".join(pieces), "".join(null_pieces)

@@ -1,0 +1,94 @@
+"""The ``exporter`` command: ``serve`` the HTTP API, list ``settings``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from exporter.settings import Settings, describe_settings
+
+log = logging.getLogger("exporter")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``exporter`` console script."""
+    parser = argparse.ArgumentParser(prog="exporter", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the HTTP service")
+    serve.add_argument("--host", help="address to bind (default: EXPORTER_HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default: EXPORTER_PORT or 8000)")
+    commands.add_parser("settings", help="list the settings, their variables and defaults")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.command == "settings":
+        for env, default, help_text in describe_settings():
+            print(f"{env}={default}\n    {help_text}")
+        return 0
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    return serve_forever(Settings.from_env(os.environ, **overrides))
+
+
+def serve_forever(settings: Settings) -> int:
+    """Run the service until SIGINT/SIGTERM, on the embedded PostgreSQL if no URL is set."""
+    import uvicorn
+
+    from exporter.api import create_app
+
+    embedded = None
+    if settings.database_url is None:
+        from exporter.embedded_db import start_embedded
+
+        embedded = start_embedded(settings.data_dir)
+        asyncio.run(_ensure_demo(embedded.url, settings))
+        settings = dataclasses.replace(settings, database_url=embedded.url)
+    try:
+        _print_welcome(settings, embedded_dir=embedded.pgdata if embedded else None)
+        uvicorn.run(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            log_level="info",
+            timeout_graceful_shutdown=30,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+    return 0
+
+
+async def _ensure_demo(url: str, settings: Settings) -> None:
+    import asyncpg
+
+    from exporter.demo import demo_loaded, load_demo
+
+    conn = await asyncpg.connect(url)
+    try:
+        if not await demo_loaded(conn):
+            print(f"Loading demo data ({settings.demo_orders:,} orders), first start only...")
+            demo_dir = settings.sql_dir.parent / "demo"
+            await load_demo(conn, demo_dir, orders=settings.demo_orders)
+    finally:
+        await conn.close()
+
+
+def _print_welcome(settings: Settings, *, embedded_dir: Path | None) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    where = f"embedded PostgreSQL in {embedded_dir}" if embedded_dir else "DATABASE_URL"
+    print(
+        f"\nexporter on {base} (database: {where})\n"
+        f"  {base}/docs                          API documentation\n"
+        f"  {base}/exports                       the catalog\n"
+        f"  {base}/exports/orders?format=csv     a CSV download\n"
+        f"  {base}/exports/customers             NDJSON\n",
+        file=sys.stderr,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

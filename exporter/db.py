@@ -1,0 +1,190 @@
+"""The database boundary: the pool, connection set-up, and one export's rows as batches.
+
+Every connection decodes values as PostgreSQL's own *text* output (and binds parameters as
+text). That is what makes CSV byte-identical to ``COPY ... CSV`` and NDJSON exact (numeric and
+bigint digits are never routed through floats), at no cost: decoding text is a UTF-8 decode.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import asyncpg
+
+from exporter.catalog import ExportDefinition
+from exporter.errors import DatabaseUnavailable, QueryFailed
+
+log = logging.getLogger(__name__)
+
+#: Built-in types asyncpg would decode from binary into Python objects; we read their text.
+#: Types not listed (text, varchar, enums, ...) already arrive as text. Domains follow their
+#: base type; arrays of these types follow their element type.
+TEXT_DECODED_TYPES = (
+    "bool", "int2", "int4", "int8", "oid", "float4", "float8", "numeric", "money",
+    "date", "time", "timetz", "timestamp", "timestamptz", "interval",
+    "uuid", "json", "jsonb", "jsonpath", "bytea", "xml",
+    "inet", "cidr", "macaddr", "macaddr8", "bit", "varbit",
+    "point", "line", "lseg", "box", "path", "polygon", "circle",
+    "tid", "xid", "xid8", "cid", "pg_lsn", "txid_snapshot", "pg_snapshot",
+    "tsvector", "tsquery",
+)  # fmt: skip
+
+#: How long releasing a connection (ROLLBACK, reset) may take before it is terminated instead.
+RELEASE_TIMEOUT_S = 5.0
+
+
+def session_settings(*, timezone: str, application_name: str) -> dict[str, str]:
+    """Session settings that fix how values print, whatever the server's own defaults are."""
+    return {
+        "application_name": application_name,
+        "TimeZone": timezone,
+        "DateStyle": "ISO, MDY",
+        "IntervalStyle": "postgres",
+        # 1 is PostgreSQL's default since 12: shortest exact float output. Pinned, not assumed.
+        "extra_float_digits": "1",
+        "bytea_output": "hex",
+        "client_encoding": "UTF8",
+    }
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Make ``conn`` exchange every built-in scalar type as text (see the module docstring)."""
+    for type_name in TEXT_DECODED_TYPES:
+        await conn.set_builtin_type_codec(
+            type_name, schema="pg_catalog", codec_name="text", format="text"
+        )
+
+
+async def create_pool(
+    dsn: str,
+    *,
+    server_settings: Mapping[str, str],
+    min_size: int,
+    max_size: int,
+) -> asyncpg.Pool:
+    """An asyncpg pool whose connections are set up by ``init_connection``."""
+    try:
+        pool: asyncpg.Pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            server_settings=dict(server_settings),
+            init=init_connection,
+            # Statements are prepared per export request; a cache would only hold them longer.
+            statement_cache_size=0,
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    return pool
+
+
+async def connect(dsn: str, *, server_settings: Mapping[str, str]) -> asyncpg.Connection:
+    """One connection set up like the pool's (for the CLI and tests)."""
+    conn: asyncpg.Connection = await asyncpg.connect(
+        dsn, server_settings=dict(server_settings), statement_cache_size=0
+    )
+    await init_connection(conn)
+    return conn
+
+
+@dataclass(slots=True)
+class RowBatches:
+    """An open export: pull batches of rows with ``async for batch in rows``."""
+
+    cursor: Any
+    fetch_rows: int
+    rows_fetched: int = 0
+
+    def __aiter__(self) -> AsyncIterator[Sequence[Any]]:
+        return self._batches()
+
+    async def _batches(self) -> AsyncIterator[Sequence[Any]]:
+        while True:
+            batch = await self.cursor.fetch(self.fetch_rows)
+            if not batch:
+                return
+            self.rows_fetched += len(batch)
+            yield batch
+            if len(batch) < self.fetch_rows:
+                return
+
+
+@asynccontextmanager
+async def open_rows(
+    pool: asyncpg.Pool,
+    export: ExportDefinition,
+    values: Sequence[str],
+    *,
+    fetch_rows: int,
+    acquire_timeout_s: float,
+) -> AsyncIterator[RowBatches]:
+    """Run ``export`` with ``values`` in a read-only REPEATABLE READ snapshot.
+
+    Everything that can fail cheaply happens before this yields: acquiring a connection,
+    PREPARE, and binding the values. The connection is released (transaction rolled back) when
+    the block exits, however it exits, including by cancellation.
+    """
+    conn = await _acquire(pool, acquire_timeout_s)
+    transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+    try:
+        try:
+            await transaction.start()
+            statement = await conn.prepare(export.sql)
+            cursor = await statement.cursor(*values)
+        except asyncpg.PostgresError as exc:
+            raise QueryFailed(export.name, _describe_error(exc), sqlstate=exc.sqlstate) from exc
+        except (OSError, asyncpg.InterfaceError) as exc:
+            raise DatabaseUnavailable(f"lost the database connection: {exc}") from exc
+        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows)
+    finally:
+        await release_connection(pool, conn, transaction)
+
+
+async def _acquire(pool: asyncpg.Pool, timeout_s: float) -> asyncpg.Connection:
+    try:
+        conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
+    except TimeoutError as exc:
+        raise DatabaseUnavailable(
+            f"no database connection became free within {timeout_s:g} s"
+        ) from exc
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    return conn
+
+
+async def release_connection(
+    pool: asyncpg.Pool, conn: asyncpg.Connection, transaction: Any = None
+) -> None:
+    """Roll back and give ``conn`` back to the pool, also from a cancelled task.
+
+    The shield keeps a pending cancellation (client gone) from cutting this short and leaking
+    the connection. A connection that was interrupted mid-query (the cancelled case) skips the
+    ROLLBACK: asyncpg's release waits for the server to acknowledge the cancel, resets the
+    session (which rolls back) and terminates the connection if that fails or stalls.
+    """
+    with anyio.CancelScope(shield=True):
+        try:
+            if transaction is not None and not conn.is_closed() and not _is_busy(conn):
+                with anyio.fail_after(RELEASE_TIMEOUT_S):
+                    await transaction.rollback()
+            await pool.release(conn, timeout=RELEASE_TIMEOUT_S)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            log.warning("connection could not be reset; terminating it", exc_info=True)
+            conn.terminate()
+
+
+def _is_busy(conn: asyncpg.Connection) -> bool:
+    """True while a query is still in flight (or being cancelled) on ``conn``."""
+    protocol = conn._protocol  # asyncpg exposes no public "in a query" flag
+    return bool(protocol.is_in_transaction() and protocol._is_cancelling())
+
+
+def _describe_error(exc: asyncpg.PostgresError) -> str:
+    detail = getattr(exc, "detail", None)
+    message = str(exc) if not detail else f"{exc} ({detail})"
+    return message

@@ -1,0 +1,73 @@
+"""Output formats: one module per format, registered here by name.
+
+A new format is one module with a ``create_encoder(columns, **options)`` function and one line
+in ``FORMATS``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from exporter.encoders import arrow, csv, ndjson, parquet
+from exporter.encoders.base import Encoder, EncoderFactory
+from exporter.errors import UnsupportedFormat
+
+__all__ = ["DEFAULT_FORMAT", "FORMATS", "Encoder", "Format", "format_for_media_type", "get_format"]
+
+
+@dataclass(frozen=True, slots=True)
+class Format:
+    """An output format: its name, HTTP media type, file extension and encoder factory."""
+
+    name: str
+    media_type: str
+    extension: str
+    create_encoder: EncoderFactory
+    #: Other media types clients send in ``Accept`` for this format.
+    aliases: tuple[str, ...] = ()
+    #: Parameters of the ``Content-Type`` header beyond the media type.
+    content_type_params: str = ""
+
+    @property
+    def content_type(self) -> str:
+        """The full ``Content-Type`` header value."""
+        return self.media_type + self.content_type_params
+
+
+FORMATS: dict[str, Format] = {
+    f.name: f
+    for f in (
+        Format("ndjson", "application/x-ndjson", "ndjson", ndjson.create_encoder,
+               ("application/jsonl", "application/x-jsonlines", "application/json"),
+               content_type_params="; charset=utf-8"),
+        Format("csv", "text/csv", "csv", csv.create_encoder,
+               content_type_params="; charset=utf-8; header=present"),
+        Format("arrow", "application/vnd.apache.arrow.stream", "arrows", arrow.create_encoder),
+        Format("parquet", "application/vnd.apache.parquet", "parquet", parquet.create_encoder,
+               ("application/x-parquet",)),
+    )
+}  # fmt: skip
+
+DEFAULT_FORMAT = FORMATS["ndjson"]
+
+
+def get_format(name: str) -> Format:
+    """The format called ``name``, or ``UnsupportedFormat``."""
+    try:
+        return FORMATS[name]
+    except KeyError:
+        raise UnsupportedFormat(name, list(FORMATS)) from None
+
+
+def format_for_media_type(media_type: str) -> Format | None:
+    """The format served as ``media_type`` (``type/subtype``, no parameters), if any."""
+    for candidate in FORMATS.values():
+        if media_type == candidate.media_type or media_type in candidate.aliases:
+            return candidate
+    return None
+
+
+def supported_media_types() -> Sequence[str]:
+    """Every media type we can answer with, in registry order."""
+    return [f.media_type for f in FORMATS.values()]

@@ -1,0 +1,30 @@
+"""The encoder interface: synchronous, I/O-free, state in the instance."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from exporter.columns import Column, Row
+
+
+class Encoder(Protocol):
+    """Turns batches of text rows into the bytes of one format."""
+
+    def start(self) -> bytes:
+        """Bytes that open the output (CSV header, Arrow schema); may be empty."""
+        ...
+
+    def encode(self, rows: Sequence[Row]) -> bytes:
+        """Bytes for one batch of rows; may be empty (a format that buffers)."""
+        ...
+
+    def finish(self) -> bytes:
+        """Bytes that close a complete output (Arrow end-of-stream, Parquet footer)."""
+        ...
+
+
+class EncoderFactory(Protocol):
+    """Builds an encoder for one export's columns."""
+
+    def __call__(self, columns: Sequence[Column], *, parquet_row_group_rows: int) -> Encoder: ...

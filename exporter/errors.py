@@ -1,0 +1,85 @@
+"""The exporter's error tree. Errors carry data; only ``exporter.api`` maps them to HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+
+class ExporterError(Exception):
+    """Root of every error the exporter raises on purpose."""
+
+
+class ConfigError(ExporterError):
+    """A setting has a value the exporter cannot use."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"setting {name}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class CatalogError(ExporterError):
+    """An export definition file is malformed; names the file and line."""
+
+    def __init__(self, path: Path | str, line: int | None, reason: str) -> None:
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {reason}")
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+
+
+class UnknownExport(ExporterError):
+    """No export has this name."""
+
+    def __init__(self, name: str, known: Sequence[str]) -> None:
+        super().__init__(f"unknown export {name!r}")
+        self.name = name
+        self.known = tuple(known)
+
+
+class UnsupportedFormat(ExporterError):
+    """The asked format (by name or media type) is not one we produce."""
+
+    def __init__(self, asked: str, supported: Sequence[str]) -> None:
+        super().__init__(f"unsupported format {asked!r}; supported: {', '.join(supported)}")
+        self.asked = asked
+        self.supported = tuple(supported)
+
+
+class InvalidParameter(ExporterError):
+    """A request parameter is missing, unknown, repeated or has a bad value."""
+
+    def __init__(self, name: str, reason: str) -> None:
+        super().__init__(f"parameter {name!r}: {reason}")
+        self.name = name
+        self.reason = reason
+
+
+class DatabaseUnavailable(ExporterError):
+    """No database connection could be had (server down, pool exhausted)."""
+
+    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class QueryFailed(ExporterError):
+    """PostgreSQL rejected the export's query before any row was produced."""
+
+    def __init__(self, export: str, reason: str, *, sqlstate: str | None = None) -> None:
+        super().__init__(f"export {export!r}: {reason}")
+        self.export = export
+        self.reason = reason
+        self.sqlstate = sqlstate
+
+
+class EncodingFailed(ExporterError):
+    """A value could not be represented in the asked format."""
+
+    def __init__(self, column: str, reason: str) -> None:
+        super().__init__(f"column {column!r}: {reason}")
+        self.column = column
+        self.reason = reason

@@ -1,0 +1,57 @@
+"""Batches of rows -> encoder -> byte chunks, with the counts a caller reports."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, AsyncIterable, Sequence
+from dataclasses import dataclass
+
+from anyio import to_thread
+
+from exporter.columns import Row
+from exporter.encoders import Encoder
+
+
+@dataclass(slots=True)
+class StreamStats:
+    """What has gone out so far; updated as chunks are produced."""
+
+    rows: int = 0
+    bytes: int = 0
+    complete: bool = False
+
+
+async def encode_batches(
+    batches: AsyncIterable[Sequence[Row]],
+    encoder: Encoder,
+    *,
+    chunk_bytes: int,
+    stats: StreamStats,
+) -> AsyncGenerator[bytes, None]:
+    """Yield the encoded output: the preamble at once, then one or more chunks per batch.
+
+    Encoding runs in a worker thread, so a large batch does not stall the event loop; while it
+    runs, the loop keeps serving other requests. A batch encoding to more than ``chunk_bytes``
+    goes out as several chunks. ``stats.complete`` is set only after the closing bytes.
+    """
+    preamble = encoder.start()
+    if preamble:
+        stats.bytes += len(preamble)
+        yield preamble
+    async for batch in batches:
+        encoded = await to_thread.run_sync(encoder.encode, batch)
+        stats.rows += len(batch)
+        for chunk in split_chunks(encoded, chunk_bytes):
+            stats.bytes += len(chunk)
+            yield chunk
+    for chunk in split_chunks(encoder.finish(), chunk_bytes):
+        stats.bytes += len(chunk)
+        yield chunk
+    stats.complete = True
+
+
+def split_chunks(data: bytes, chunk_bytes: int) -> list[bytes]:
+    """``data`` cut into pieces of at most ``chunk_bytes`` (none for empty data)."""
+    if len(data) <= chunk_bytes:
+        return [data] if data else []
+    view = memoryview(data)
+    return [bytes(view[i : i + chunk_bytes]) for i in range(0, len(data), chunk_bytes)]

@@ -1,0 +1,146 @@
+"""Service settings: one frozen value built from the environment, the only reader of os.environ.
+
+Every setting carries its environment variable, default and help text, so the README table and
+``exporter settings`` are generated from this one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from exporter.errors import ConfigError
+
+KIB = 1024
+MIB = 1024 * KIB
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw.replace("_", ""))
+
+
+def _parse_optional_str(raw: str) -> str | None:
+    return raw or None
+
+
+def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
+    return field(default=default, metadata={"env": env, "help": help, "parse": parse})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    """Everything the service can be configured with; build it with ``Settings.from_env``."""
+
+    database_url: str | None = _setting(
+        None,
+        "DATABASE_URL",
+        "PostgreSQL to export from. Unset: `exporter serve` starts an embedded PostgreSQL.",
+        _parse_optional_str,
+    )
+    sql_dir: Path = _setting(
+        Path("sql/exports"), "EXPORTER_SQL_DIR", "Directory of export definitions (*.sql).", Path
+    )
+    host: str = _setting("127.0.0.1", "EXPORTER_HOST", "Address `exporter serve` binds.")
+    port: int = _setting(8000, "EXPORTER_PORT", "Port `exporter serve` binds.", _parse_int)
+    timezone: str = _setting(
+        "UTC", "EXPORTER_TIMEZONE", "Session TimeZone: how timestamptz values are printed."
+    )
+    application_name: str = _setting(
+        "exporter",
+        "EXPORTER_APPLICATION_NAME",
+        "application_name of the service's connections (visible in pg_stat_activity).",
+    )
+    fetch_rows: int = _setting(
+        10_000,
+        "EXPORTER_FETCH_ROWS",
+        "Default rows fetched per cursor round trip (a request may ask for fetch_rows=N).",
+        _parse_int,
+    )
+    fetch_rows_max: int = _setting(
+        100_000, "EXPORTER_FETCH_ROWS_MAX", "Largest fetch_rows a request may ask for.", _parse_int
+    )
+    chunk_bytes: int = _setting(
+        256 * KIB,
+        "EXPORTER_CHUNK_BYTES",
+        "Default encoded bytes per HTTP chunk (a request may ask for chunk_bytes=N).",
+        _parse_int,
+    )
+    chunk_bytes_max: int = _setting(
+        16 * MIB,
+        "EXPORTER_CHUNK_BYTES_MAX",
+        "Largest chunk_bytes a request may ask for.",
+        _parse_int,
+    )
+    parquet_row_group_rows: int = _setting(
+        131_072,
+        "EXPORTER_PARQUET_ROW_GROUP_ROWS",
+        "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
+        _parse_int,
+    )
+    pool_min_size: int = _setting(
+        1, "EXPORTER_POOL_MIN_SIZE", "Connections the pool keeps open.", _parse_int
+    )
+    pool_max_size: int = _setting(
+        10,
+        "EXPORTER_POOL_MAX_SIZE",
+        "Most connections, hence most exports running at once.",
+        _parse_int,
+    )
+    data_dir: Path = _setting(
+        Path(".data"),
+        "EXPORTER_DATA_DIR",
+        "Where the embedded PostgreSQL keeps its data (only used without DATABASE_URL).",
+        Path,
+    )
+    demo_orders: int = _setting(
+        1_000_000,
+        "EXPORTER_DEMO_ORDERS",
+        "Orders generated into the embedded PostgreSQL on its first start.",
+        _parse_int,
+    )
+
+    def __post_init__(self) -> None:
+        positive = (
+            "port",
+            "fetch_rows",
+            "fetch_rows_max",
+            "chunk_bytes",
+            "chunk_bytes_max",
+            "parquet_row_group_rows",
+            "pool_max_size",
+        )
+        for name in positive:
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be a positive integer")
+        if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
+            raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
+        if self.fetch_rows > self.fetch_rows_max:
+            raise ConfigError("fetch_rows", f"must not exceed fetch_rows_max={self.fetch_rows_max}")
+        if self.chunk_bytes > self.chunk_bytes_max:
+            raise ConfigError(
+                "chunk_bytes", f"must not exceed chunk_bytes_max={self.chunk_bytes_max}"
+            )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:
+        """Build settings from an environment mapping; ``overrides`` win over it."""
+        values: dict[str, Any] = {}
+        for spec in dataclasses.fields(cls):
+            raw = environ.get(spec.metadata["env"])
+            if raw is None:
+                continue
+            try:
+                values[spec.name] = spec.metadata["parse"](raw.strip())
+            except ValueError as exc:
+                raise ConfigError(spec.metadata["env"], f"cannot parse {raw!r}: {exc}") from exc
+        values.update(overrides)
+        return cls(**values)
+
+
+def describe_settings() -> Iterator[tuple[str, str, str]]:
+    """Yield (environment variable, default, help) for every setting, in declaration order."""
+    for spec in dataclasses.fields(Settings):
+        yield spec.metadata["env"], str(spec.default), spec.metadata["help"]
