@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from exporter.columns import Column
+from exporter.durations import parse_duration_s
 from exporter.errors import CatalogError, UnknownExport
 from exporter.param_types import PARAM_TYPES, ParamType, lookup_param_type
 from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
@@ -26,7 +27,7 @@ _EXPORT_NAME = re.compile(r"\w[\w-]*")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIRECTIVE = re.compile(r"([A-Za-z_]+)\s*:\s*(.*)")
 _PARAM_DECLARATION = re.compile(r"(?P<name>\S+)\s+(?P<type>[^=]+?)\s*(?:=\s?(?P<default>.*))?")
-_KNOWN_DIRECTIVES = ("param",)
+_KNOWN_DIRECTIVES = ("param", "statement_timeout")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -67,6 +68,8 @@ class ExportDefinition:
     null_sql: str
     #: 1-based line of the file where ``sql`` starts, to point errors at the right line.
     body_line: int
+    #: This export's own statement_timeout (``-- statement_timeout: 30s``); None: the setting's.
+    statement_timeout_s: float | None = None
     columns: tuple[Column, ...] = field(default=())
 
     def with_columns(self, columns: Sequence[Column]) -> ExportDefinition:
@@ -134,6 +137,7 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
     lines = text.splitlines(keepends=True)
     description: list[str] = []
     params: dict[str, ParamSpec] = {}
+    statement_timeout_s: float | None = None
     body_start = len(lines)
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -149,6 +153,12 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
             if spec.name in params:
                 raise CatalogError(path, index + 1, f"parameter {spec.name!r} declared twice")
             params[spec.name] = spec
+            continue
+        if directive and directive.group(1) == "statement_timeout":
+            try:
+                statement_timeout_s = parse_duration_s(directive.group(2))
+            except ValueError as exc:
+                raise CatalogError(path, index + 1, f"statement_timeout: {exc}") from None
             continue
         if directive:
             _reject_misspelt_directive(directive.group(1), path, index + 1)
@@ -167,6 +177,7 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
         sql=sql,
         null_sql=null_sql,
         body_line=body_line,
+        statement_timeout_s=statement_timeout_s,
     )
 
 

@@ -7,6 +7,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,10 @@ def serve_forever(settings: Settings) -> int:
 
     from exporter.api import create_app
 
+    # SIGTERM ends the process through SystemExit(0), so every `finally` below runs (the
+    # embedded server is stopped) and the exit code says "clean shutdown". uvicorn installs its
+    # own handler while serving, drains the exports, then re-raises the signal into this one.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     embedded = None
     if settings.database_url is None:
         from exporter.embedded_db import start_embedded
@@ -54,12 +59,16 @@ def serve_forever(settings: Settings) -> int:
             host=settings.host,
             port=settings.port,
             log_level="info",
-            timeout_graceful_shutdown=30,
+            timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
         )
     finally:
         if embedded is not None:
             embedded.stop()
     return 0
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 async def _ensure_demo(url: str, settings: Settings) -> None:

@@ -92,6 +92,25 @@ async def connect(dsn: str, *, server_settings: Mapping[str, str]) -> asyncpg.Co
     return conn
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionLimits:
+    """Time limits applied to one export's transaction."""
+
+    #: Wait for a free pooled connection at most this long.
+    acquire_timeout_s: float
+    #: PostgreSQL statement_timeout: bounds each cursor round trip (0: none).
+    statement_timeout_s: float
+    #: PostgreSQL idle_in_transaction_session_timeout: how long the session may sit between
+    #: round trips (the service waiting on a slow client) before PostgreSQL ends it (0: none).
+    idle_in_transaction_timeout_s: float
+
+
+_SET_LIMITS = (
+    "SELECT set_config('statement_timeout', $1, true),"
+    " set_config('idle_in_transaction_session_timeout', $2, true)"
+)
+
+
 @dataclass(slots=True)
 class RowBatches:
     """An open export: pull batches of rows with ``async for batch in rows``."""
@@ -121,7 +140,7 @@ async def open_rows(
     values: Sequence[str],
     *,
     fetch_rows: int,
-    acquire_timeout_s: float,
+    limits: SessionLimits,
 ) -> AsyncIterator[RowBatches]:
     """Run ``export`` with ``values`` in a read-only REPEATABLE READ snapshot.
 
@@ -129,20 +148,57 @@ async def open_rows(
     PREPARE, and binding the values. The connection is released (transaction rolled back) when
     the block exits, however it exits, including by cancellation.
     """
-    conn = await _acquire(pool, acquire_timeout_s)
-    transaction = conn.transaction(isolation="repeatable_read", readonly=True)
-    try:
+    for attempt in (1, 2):
+        conn = await _acquire(pool, limits.acquire_timeout_s)
+        transaction = conn.transaction(isolation="repeatable_read", readonly=True)
         try:
-            await transaction.start()
-            statement = await conn.prepare(export.sql)
-            cursor = await statement.cursor(*values)
-        except asyncpg.PostgresError as exc:
-            raise QueryFailed(export.name, _describe_error(exc), sqlstate=exc.sqlstate) from exc
-        except (OSError, asyncpg.InterfaceError) as exc:
-            raise DatabaseUnavailable(f"lost the database connection: {exc}") from exc
+            cursor = await _start(conn, transaction, export, values, limits)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            await release_connection(pool, conn, transaction)
+            if attempt == 1 and is_connection_failure(exc):
+                # A pooled connection that died while idle (server restart, network blip):
+                # one fresh connection decides whether the database is really gone.
+                log.warning("pooled connection was dead (%s); retrying on a new one", exc)
+                continue
+            if is_connection_failure(exc):
+                raise DatabaseUnavailable(f"lost the database connection: {exc}") from exc
+            sqlstate = getattr(exc, "sqlstate", None)
+            raise QueryFailed(export.name, _describe_error(exc), sqlstate=sqlstate) from exc
+        except BaseException:
+            await release_connection(pool, conn, transaction)
+            raise
+        break
+    try:
         yield RowBatches(cursor=cursor, fetch_rows=fetch_rows)
     finally:
         await release_connection(pool, conn, transaction)
+
+
+async def _start(
+    conn: asyncpg.Connection,
+    transaction: Any,
+    export: ExportDefinition,
+    values: Sequence[str],
+    limits: SessionLimits,
+) -> Any:
+    """BEGIN, set the limits, PREPARE and bind: returns the open cursor."""
+    await transaction.start()
+    await conn.fetchval(
+        _SET_LIMITS,
+        _milliseconds(limits.statement_timeout_s),
+        _milliseconds(limits.idle_in_transaction_timeout_s),
+    )
+    statement = await conn.prepare(export.sql)
+    return await statement.cursor(*values)
+
+
+def is_connection_failure(exc: BaseException) -> bool:
+    """True for errors that mean the connection or the server is gone, not the query."""
+    if isinstance(exc, OSError | asyncpg.InterfaceError):
+        return True
+    sqlstate = getattr(exc, "sqlstate", None) or ""
+    # 08: connection exception; 57P01-57P05: admin/crash shutdown, cannot connect now, ...
+    return sqlstate.startswith(("08", "57P"))
 
 
 async def _acquire(pool: asyncpg.Pool, timeout_s: float) -> asyncpg.Connection:
@@ -178,13 +234,17 @@ async def release_connection(
             conn.terminate()
 
 
+def _milliseconds(seconds: float) -> str:
+    return str(max(0, round(seconds * 1000)))
+
+
 def _is_busy(conn: asyncpg.Connection) -> bool:
     """True while a query is still in flight (or being cancelled) on ``conn``."""
     protocol = conn._protocol  # asyncpg exposes no public "in a query" flag
     return bool(protocol.is_in_transaction() and protocol._is_cancelling())
 
 
-def _describe_error(exc: asyncpg.PostgresError) -> str:
+def _describe_error(exc: BaseException) -> str:
     detail = getattr(exc, "detail", None)
     message = str(exc) if not detail else f"{exc} ({detail})"
     return message

@@ -5,14 +5,15 @@ Knows nothing of HTTP; the API and the CLI both drive exports through it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import asyncpg
 
-from exporter.catalog import Catalog, load_catalog
-from exporter.db import create_pool, open_rows, session_settings
+from exporter.catalog import Catalog, ExportDefinition, load_catalog
+from exporter.db import SessionLimits, create_pool, open_rows, session_settings
 from exporter.describe import describe_catalog
 from exporter.encoders import Format
 from exporter.errors import ConfigError
@@ -20,8 +21,10 @@ from exporter.params import Bounds, ExportRequest, bind_request
 from exporter.pipeline import StreamStats, encode_batches
 from exporter.settings import Settings
 
-#: How long a request waits for a free connection before it is told to come back later.
-ACQUIRE_TIMEOUT_S = 5.0
+#: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
+#: stops driving the export (hung, partitioned): the service's own client write timeout always
+#: acts first, so a slow but live reader is governed by that setting alone.
+IDLE_IN_TRANSACTION_MARGIN_S = 30.0
 
 
 @dataclass(slots=True)
@@ -54,9 +57,40 @@ class ExportService:
             raise
         return cls(settings=settings, pool=pool, catalog=Catalog(described))
 
-    async def close(self) -> None:
-        """Close the pool (waits for released connections)."""
-        await self.pool.close()
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Close the pool; connections not back within ``timeout_s`` are terminated."""
+        try:
+            await asyncio.wait_for(self.pool.close(), timeout_s)
+        except TimeoutError:
+            self.pool.terminate()
+
+    def pool_stats(self) -> dict[str, int]:
+        """Connections: open, idle, in use and the maximum."""
+        size, idle = self.pool.get_size(), self.pool.get_idle_size()
+        return {"size": size, "idle": idle, "in_use": size - idle,
+                "max": self.pool.get_max_size()}  # fmt: skip
+
+    async def check_database(self, timeout_s: float = 2.0) -> str | None:
+        """None if PostgreSQL answers a fresh connection within ``timeout_s``, else why not.
+
+        Uses its own connection, not the pool's: readiness must not wait behind busy exports.
+        """
+        assert self.settings.database_url is not None
+        try:
+            conn = await asyncpg.connect(
+                self.settings.database_url,
+                timeout=timeout_s,
+                server_settings={"application_name": self.settings.application_name + "-probe"},
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return f"cannot connect: {exc}"
+        try:
+            await conn.fetchval("SELECT 1", timeout=timeout_s)
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            return f"cannot query: {exc}"
+        finally:
+            conn.terminate()
+        return None
 
     @property
     def bounds(self) -> Bounds:
@@ -66,6 +100,18 @@ class ExportService:
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
+        )
+
+    def session_limits(self, export: ExportDefinition) -> SessionLimits:
+        """The time limits ``export`` runs under (its own statement_timeout, if it sets one)."""
+        s = self.settings
+        statement_timeout_s = export.statement_timeout_s
+        return SessionLimits(
+            acquire_timeout_s=s.pool_acquire_timeout_s,
+            statement_timeout_s=(
+                s.statement_timeout_s if statement_timeout_s is None else statement_timeout_s
+            ),
+            idle_in_transaction_timeout_s=s.client_write_timeout_s + IDLE_IN_TRANSACTION_MARGIN_S,
         )
 
     def bind(self, export_name: str, items: Iterable[tuple[str, str]]) -> ExportRequest:
@@ -89,7 +135,7 @@ class ExportService:
             export,
             request.values,
             fetch_rows=request.fetch_rows,
-            acquire_timeout_s=ACQUIRE_TIMEOUT_S,
+            limits=self.session_limits(export),
         ) as rows:
             chunks = encode_batches(rows, encoder, chunk_bytes=request.chunk_bytes, stats=stats)
             try:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.durations import parse_duration_s
 from exporter.errors import ConfigError
 
 KIB = 1024
@@ -95,6 +96,37 @@ class Settings:
         "Where the embedded PostgreSQL keeps its data (only used without DATABASE_URL).",
         Path,
     )
+    pool_acquire_timeout_s: float = _setting(
+        2.0,
+        "EXPORTER_POOL_ACQUIRE_TIMEOUT",
+        "How long a request waits for a free connection before it gets 503 + Retry-After.",
+        parse_duration_s,
+    )
+    statement_timeout_s: float = _setting(
+        300.0,
+        "EXPORTER_STATEMENT_TIMEOUT",
+        "PostgreSQL statement_timeout for each cursor round trip (0: none). An export may set "
+        "its own with '-- statement_timeout: 30s'.",
+        parse_duration_s,
+    )
+    max_export_duration_s: float = _setting(
+        6 * 3600.0,
+        "EXPORTER_MAX_EXPORT_DURATION",
+        "Longest an export may stream, first row to last, before it is aborted (0: no limit).",
+        parse_duration_s,
+    )
+    client_write_timeout_s: float = _setting(
+        120.0,
+        "EXPORTER_CLIENT_WRITE_TIMEOUT",
+        "Longest a client may take to accept one chunk before the export is aborted.",
+        parse_duration_s,
+    )
+    shutdown_grace_s: float = _setting(
+        30.0,
+        "EXPORTER_SHUTDOWN_GRACE",
+        "On SIGTERM: how long running exports may take to finish before they are aborted.",
+        parse_duration_s,
+    )
     demo_orders: int = _setting(
         1_000_000,
         "EXPORTER_DEMO_ORDERS",
@@ -115,6 +147,12 @@ class Settings:
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive integer")
+        for name in ("pool_acquire_timeout_s", "client_write_timeout_s"):
+            if getattr(self, name) <= 0:
+                raise ConfigError(name, "must be a positive duration")
+        for name in ("statement_timeout_s", "max_export_duration_s", "shutdown_grace_s"):
+            if getattr(self, name) < 0:
+                raise ConfigError(name, "must not be negative")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:

@@ -30,7 +30,7 @@ def create_app(settings: Settings, *, service: ExportService | None = None) -> F
             yield
         finally:
             if owned:
-                await running.close()
+                await running.close(timeout_s=settings.shutdown_grace_s + 5)
 
     return FastAPI(
         title="exporter",

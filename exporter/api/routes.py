@@ -70,7 +70,31 @@ def build_router(catalog: Catalog) -> APIRouter:
 
     @router.get("/healthz", summary="Liveness: the process answers", tags=["health"])
     async def healthz() -> dict[str, str]:
+        # Touches neither the database nor the pool: it must answer while every connection is
+        # busy exporting.
         return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Readiness: PostgreSQL reachable and the catalog loaded",
+        tags=["health"],
+        responses={503: {"description": "Not ready (database unreachable)"}},
+    )
+    async def readyz(request: Request) -> Response:
+        service: ExportService = request.app.state.service
+        problem = await service.check_database()
+        body = {
+            "status": "ready" if problem is None else "not ready",
+            "database": problem or "ok",
+            "exports": len(service.catalog),
+            "pool": service.pool_stats(),
+        }
+        return Response(
+            orjson.dumps(body),
+            status_code=200 if problem is None else 503,
+            media_type="application/json",
+            headers={"Retry-After": "1"} if problem else None,
+        )
 
     return router
 

@@ -3,8 +3,9 @@
 It opens the export (connection, PREPARE, bind) before sending anything, so those failures
 are still proper problem+json answers. Once the status is out, a failure aborts the connection
 (the chunked body is never terminated, so clients see an incomplete transfer) and is logged;
-nothing is ever appended to the body. A client that leaves cancels the database work at once,
-whether the response is waiting on PostgreSQL or on the socket.
+nothing is ever appended to the body. A watcher on ``receive`` cancels everything the moment
+the client leaves, whether the export is waiting for a connection, on PostgreSQL or on the
+socket; the connection is released in the service's ``finally``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ from exporter.service import ExportService
 log = logging.getLogger("exporter.stream")
 
 
+class ExportTooLong(Exception):
+    """The export ran past ``max_export_duration_s``."""
+
+
 class ExportResponse(Response):
-    """Streams one export; cleans up on completion, failure and client disconnect.
+    """Streams one export; cleans up on completion, failure, disconnect and shutdown.
 
     A ``Response`` subclass only so that FastAPI passes it through untouched; it shares none of
     ``Response``'s body handling.
@@ -49,55 +54,80 @@ class ExportResponse(Response):
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self.stats = StreamStats()
-        self.outcome = "not started"
+        #: not_started -> streaming -> completed | failed | client_disconnected |
+        #: client_too_slow | rejected | cancelled (server shutting down)
+        self.outcome = "not_started"
         self.failure: BaseException | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         started_s = time.monotonic()
         try:
-            async with self.service.open_stream(self.request, self.output, self.stats) as chunks:
-                await self._stream(chunks, receive, send)
-        except ExporterError as exc:
-            if self.outcome != "not started":
-                raise
-            self.outcome = "rejected"
-            await response_for_error(exc)(scope, receive, send)
+            async with anyio.create_task_group() as group:
+                group.start_soon(self._cancel_on_disconnect, receive, group.cancel_scope)
+                await self._respond(scope, receive, send)
+                group.cancel_scope.cancel()
+        except anyio.get_cancelled_exc_class():
+            if self.outcome in ("not_started", "streaming"):
+                self.outcome = "cancelled"
+            raise
         finally:
             self._log_outcome(time.monotonic() - started_s)
 
-    async def _stream(self, chunks: AsyncIterator[bytes], receive: Receive, send: Send) -> None:
+    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            async with self.service.open_stream(self.request, self.output, self.stats) as chunks:
+                await self._stream(chunks, send)
+        except ExporterError as exc:
+            if self.outcome != "not_started":
+                raise
+            self.outcome = "rejected"
+            self.failure = exc
+            await response_for_error(exc)(scope, receive, send)
+
+    async def _stream(self, chunks: AsyncIterator[bytes], send: Send) -> None:
+        settings = self.service.settings
         await send(
             {
                 "type": "http.response.start",
                 "status": 200,
                 "headers": [
-                    (k.lower().encode(), v.encode()) for k, v in self.export_headers.items()
+                    (key.lower().encode(), value.encode())
+                    for key, value in self.export_headers.items()
                 ],
             }
         )
         self.outcome = "streaming"
-        async with anyio.create_task_group() as group:
-            group.start_soon(self._cancel_on_disconnect, receive, group.cancel_scope)
-            try:
+        write_timeout_s = settings.client_write_timeout_s
+        try:
+            with anyio.fail_after(settings.max_export_duration_s or None) as deadline:
                 async for chunk in chunks:
-                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                    with anyio.fail_after(write_timeout_s):
+                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
-                self.outcome = "completed"
-            except OSError:
-                # The server could not write: the client is gone.
-                self.outcome = "client_disconnected"
-            except Exception as exc:
-                # Returning without finishing the body makes the server close the connection
-                # with the chunked body unterminated: the client sees a truncated transfer.
+            self.outcome = "completed"
+        except TimeoutError as exc:
+            if deadline.cancel_called:
                 self.outcome = "failed"
+                self.failure = ExportTooLong(
+                    f"exceeded the maximum export duration of {settings.max_export_duration_s:g} s"
+                )
+            else:
+                self.outcome = "client_too_slow"
                 self.failure = exc
-            group.cancel_scope.cancel()
+        except OSError:
+            # The server could not write: the client is gone.
+            self.outcome = "client_disconnected"
+        except Exception as exc:  # noqa: BLE001 - whatever fails, the transfer must be aborted
+            # Returning without finishing the body makes the server close the connection with
+            # the chunked body unterminated: the client sees a truncated transfer.
+            self.outcome = "failed"
+            self.failure = exc
 
     async def _cancel_on_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
         while True:
             message: Message = await receive()
             if message["type"] == "http.disconnect":
-                if self.outcome == "streaming":
+                if self.outcome in ("not_started", "streaming"):
                     self.outcome = "client_disconnected"
                 scope.cancel()
                 return
@@ -112,15 +142,15 @@ class ExportResponse(Response):
             "duration_s": round(duration_s, 3),
             "outcome": self.outcome,
         }
-        if self.outcome == "failed":
-            failure = self.failure
+        if self.outcome in ("failed", "cancelled", "client_too_slow"):
             log.error(
-                "export %s aborted after %d rows: %s",
+                "export %s aborted after %d rows (%s): %s",
                 export,
                 self.stats.rows,
-                failure,
+                self.outcome,
+                self.failure or "server shutting down",
                 extra=fields,
-                exc_info=failure,
+                exc_info=self.failure if self.outcome == "failed" else None,
             )
         else:
             log.info("export %s %s: %d rows", export, self.outcome, self.stats.rows, extra=fields)

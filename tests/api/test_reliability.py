@@ -1,0 +1,280 @@
+"""What happens when things go wrong: disconnects, failures mid-stream, overload, outages,
+shutdown. Every test runs a real uvicorn process against the real PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import psutil
+import pytest
+
+from tests.conftest import LiveServer
+from tests.tcp_proxy import TcpProxy
+
+APP = "exporter-live-tests"
+
+
+async def _sessions(database_url: str, application_name: str = APP) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(database_url)
+    try:
+        return await conn.fetch(
+            "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1",
+            application_name,
+        )
+    finally:
+        await conn.close()
+
+
+def busy_sessions(database_url: str, application_name: str = APP) -> list[str]:
+    """States of the service's sessions that run a query or hold a transaction open."""
+    rows = asyncio.run(_sessions(database_url, application_name))
+    return [row["state"] for row in rows if row["state"] != "idle"]
+
+
+def wait_until_idle(database_url: str, within_s: float, application_name: str = APP) -> float:
+    """Seconds until the service holds no busy session; fails after ``within_s``."""
+    started = time.monotonic()
+    while busy := busy_sessions(database_url, application_name):
+        if time.monotonic() - started > within_s:
+            pytest.fail(f"still busy after {within_s} s: {busy}")
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def raw_get(server: LiveServer, path: str) -> socket.socket:
+    """Send a GET on a raw socket and return it unread."""
+    url = urlsplit(server.base_url)
+    sock = socket.create_connection((url.hostname, url.port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: test\r\n\r\n".encode())
+    return sock
+
+
+def pool_in_use(server: LiveServer) -> int:
+    return int(httpx.get(server.base_url + "/readyz", timeout=5).json()["pool"]["in_use"])
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        # streaming, the client leaves in the middle
+        "/exports/numbers?rows=50000000&format=csv",
+        # the query is still computing its first row when the client leaves
+        "/exports/slow_first_row?delay_s=30",
+        # slow rows, between two round trips
+        "/exports/slow_numbers?rows=100000&delay_s=0.001&fetch_rows=1000",
+    ],
+)
+def test_client_leaving_stops_the_query_within_a_second(
+    live_server: LiveServer, database_url: str, path: str
+) -> None:
+    sock = raw_get(live_server, path)
+    sock.recv(65536)  # the status line is out: the export is running
+    time.sleep(0.5)
+    assert busy_sessions(database_url), "the export should be running"
+    sock.close()
+    assert wait_until_idle(database_url, within_s=1.0) < 1.0
+    assert pool_in_use(live_server) == 0
+    assert "client_disconnected" in live_server.log()
+
+
+def test_a_client_that_stops_reading_is_cut_off(
+    server_factory: Callable[..., LiveServer], database_url: str
+) -> None:
+    server = server_factory(EXPORTER_CLIENT_WRITE_TIMEOUT="1s", EXPORTER_CHUNK_BYTES="65536")
+    sock = raw_get(server, "/exports/numbers?rows=50000000&format=csv")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.recv(1024)
+    # Read nothing more: the server's socket buffer fills and its writes stall.
+    deadline = time.monotonic() + 15
+    while "client_too_slow" not in server.log() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "client_too_slow" in server.log()
+    wait_until_idle(database_url, within_s=1.0)
+    sock.close()
+
+
+def test_backend_terminated_mid_stream_aborts_the_transfer(
+    live_server: LiveServer, database_url: str
+) -> None:
+    received = 0
+    path = "/exports/slow_numbers?rows=100000&delay_s=0.0005&fetch_rows=500&format=csv"
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
+        with pytest.raises(httpx.RemoteProtocolError), client.stream("GET", path) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_bytes():
+                if not received:
+                    asyncio.run(_terminate_service_backends(database_url))
+                received += len(chunk)
+    assert received > 0
+    assert "aborted after" in live_server.log()
+
+
+async def _terminate_service_backends(database_url: str) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE application_name = $1 AND state <> 'idle'",
+            APP,
+        )
+    finally:
+        await conn.close()
+
+
+def test_statement_timeout_from_the_export_header_aborts(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
+        response = client.get("/exports/strict_timeout?fetch_rows=10")  # 100 ms per round trip
+        assert response.status_code == 200
+        assert response.text.count("\n") == 1000
+        with pytest.raises(httpx.RemoteProtocolError):
+            client.get("/exports/strict_timeout?fetch_rows=50")  # 500 ms > 300 ms
+    assert "canceling statement due to statement timeout" in live_server.log()
+
+
+def test_max_export_duration_aborts(server_factory: Callable[..., LiveServer]) -> None:
+    server = server_factory(EXPORTER_MAX_EXPORT_DURATION="1s")
+    with (
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+        pytest.raises(httpx.RemoteProtocolError),
+    ):
+        client.get("/exports/slow_numbers?rows=1000&delay_s=0.01&fetch_rows=10")
+    assert "exceeded the maximum export duration of 1 s" in server.log()
+
+
+def test_pool_exhausted_answers_503_quickly_and_health_stays_fast(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    server = server_factory(EXPORTER_POOL_MAX_SIZE="1", EXPORTER_POOL_ACQUIRE_TIMEOUT="300ms")
+    with (
+        httpx.Client(base_url=server.base_url, timeout=30) as client,
+        client.stream(
+            "GET", "/exports/slow_numbers?rows=300&delay_s=0.01&fetch_rows=10"
+        ) as holding,
+    ):
+        next(holding.iter_bytes())
+        started = time.monotonic()
+        refused = client.get("/exports/orders")
+        waited = time.monotonic() - started
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"].isdigit()
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "no database connection became free" in refused.json()["detail"]
+        assert waited < 2
+        started = time.monotonic()
+        assert client.get("/healthz").status_code == 200
+        assert time.monotonic() - started < 0.1
+        rest = b"".join(holding.iter_bytes())
+    assert rest.count(b"\n") > 0
+
+
+def test_database_outage_gives_503_and_recovery_needs_no_restart(
+    server_factory: Callable[..., LiveServer], database_url: str
+) -> None:
+    target = urlsplit(database_url)
+    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    proxy.start()
+    try:
+        proxied = urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}"))
+        server = server_factory(DATABASE_URL=proxied, EXPORTER_POOL_ACQUIRE_TIMEOUT="1s")
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            assert client.get("/exports/customers").status_code == 200
+            proxy.stop()  # the database "goes away": listener closed, connections cut
+            down = client.get("/exports/customers")
+            assert down.status_code == 503, down.text
+            assert down.headers["content-type"] == "application/problem+json"
+            assert client.get("/readyz").status_code == 503
+            assert client.get("/healthz").status_code == 200
+            proxy.start()  # and comes back on the same port
+            assert client.get("/readyz").status_code == 200
+            back = client.get("/exports/customers")
+            assert back.status_code == 200
+            assert back.text.count("\n") > 10
+    finally:
+        proxy.close()
+
+
+def test_sigterm_finishes_short_exports_and_aborts_long_ones(
+    server_factory: Callable[..., LiveServer], database_url: str
+) -> None:
+    server = server_factory(EXPORTER_SHUTDOWN_GRACE="2s")
+    results: dict[str, object] = {}
+
+    def fetch(name: str, path: str) -> None:
+        try:
+            with httpx.Client(base_url=server.base_url, timeout=30) as client:
+                response = client.get(path)
+                results[name] = response.text.count("\n")
+        except httpx.HTTPError as exc:
+            results[name] = exc
+
+    short = threading.Thread(
+        target=fetch, args=("short", "/exports/slow_numbers?rows=100&delay_s=0.01&fetch_rows=10")
+    )
+    long = threading.Thread(
+        target=fetch, args=("long", "/exports/slow_numbers?rows=3000&delay_s=0.01&fetch_rows=10")
+    )
+    short.start()
+    long.start()
+    time.sleep(0.3)
+    server.process.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    with pytest.raises(httpx.TransportError):
+        httpx.get(server.base_url + "/healthz", timeout=2)  # no longer accepting
+    short.join(10)
+    long.join(10)
+    assert server.process.wait(timeout=15) == 0
+    assert results["short"] == 100
+    assert isinstance(results["long"], httpx.RemoteProtocolError)
+    assert "(cancelled)" in server.log()
+    assert busy_sessions(database_url) == []
+
+
+def test_fifty_concurrent_exports_all_complete(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    server = server_factory(EXPORTER_POOL_MAX_SIZE="50")
+    rows = 20_000
+    process = psutil.Process(server.process.pid)
+    counts: list[int] = []
+    health_s: list[float] = []
+    peak_rss = 0
+    done = threading.Event()
+
+    def export() -> None:
+        with httpx.Client(base_url=server.base_url, timeout=120) as client:
+            response = client.get(f"/exports/numbers?rows={rows}&format=csv")
+            counts.append(response.text.count("\n") - 1 if response.status_code == 200 else -1)
+
+    def probe() -> None:
+        nonlocal peak_rss
+        with httpx.Client(base_url=server.base_url, timeout=10) as client:
+            while not done.is_set():
+                started = time.monotonic()
+                client.get("/healthz")
+                health_s.append(time.monotonic() - started)
+                peak_rss = max(peak_rss, process.memory_info().rss)
+                time.sleep(0.1)
+
+    idle_rss = process.memory_info().rss
+    prober = threading.Thread(target=probe)
+    prober.start()
+    workers = [threading.Thread(target=export) for _ in range(50)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    done.set()
+    prober.join()
+    assert counts == [rows] * 50
+    print(f"\n50 exports: peak RSS {peak_rss / 2**20:.0f} MiB (idle {idle_rss / 2**20:.0f} MiB),"
+          f" worst /healthz {max(health_s) * 1000:.0f} ms")  # fmt: skip
+    assert peak_rss - idle_rss < 500 * 2**20
+    assert max(health_s) < 0.1

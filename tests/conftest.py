@@ -1,0 +1,226 @@
+"""Shared fixtures: a real PostgreSQL database for this test run, and a real uvicorn server.
+
+``TEST_DATABASE_URL`` names a server to use (``.ci/run`` points it at the local one); without it
+the embedded PostgreSQL is started. Either way the run creates its own database, loads the demo
+schema into it, and drops it at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from exporter.db import connect, session_settings
+from exporter.demo import load_demo
+from exporter.service import ExportService
+from exporter.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_DIR = ROOT / "sql" / "demo"
+TEST_EXPORTS_DIR = Path(__file__).resolve().parent / "exports"
+#: Orders in the test database's demo data: enough for several batches, quick to generate.
+TEST_ORDERS = 5_000
+SERVER_SETTINGS = session_settings(timezone="UTC", application_name="exporter-tests")
+
+
+def _with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + database))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server's URL (any database on it)."""
+    given = os.environ.get("TEST_DATABASE_URL")
+    if given:
+        yield given
+        return
+    from exporter.embedded_db import start_embedded
+
+    embedded = start_embedded(ROOT / ".data" / "tests")
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A database of this test run's own, holding the demo schema; dropped afterwards."""
+    name = f"exporter_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+
+    async def create() -> None:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(_with_database(server_url, name))
+        try:
+            await load_demo(conn, DEMO_DIR, orders=TEST_ORDERS)
+        finally:
+            await conn.close()
+
+    async def drop() -> None:
+        admin = await asyncpg.connect(server_url)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+    asyncio.run(create())
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        asyncio.run(drop())
+
+
+@pytest.fixture(scope="session")
+def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped exports plus the test-only ones (slow, failing, huge), in one directory."""
+    directory = tmp_path_factory.mktemp("exports")
+    for source in (ROOT / "sql" / "exports", TEST_EXPORTS_DIR):
+        for path in source.glob("*.sql"):
+            shutil.copy(path, directory / path.name)
+    return directory
+
+
+@pytest.fixture
+def settings(database_url: str, catalog_dir: Path) -> Settings:
+    return Settings.from_env({}, database_url=database_url, sql_dir=catalog_dir)
+
+
+@pytest.fixture
+async def service(settings: Settings) -> AsyncIterator[ExportService]:
+    running = await ExportService.start(settings)
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection set up exactly like the service's (text values, fixed session settings)."""
+    connection = await connect(database_url, server_settings=SERVER_SETTINGS)
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class LiveServer:
+    """``exporter serve`` in a subprocess: a real uvicorn on a real socket."""
+
+    def __init__(self, process: subprocess.Popen[bytes], base_url: str, log_path: Path) -> None:
+        self.process = process
+        self.base_url = base_url
+        self.log_path = log_path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 60) -> int:
+        """SIGTERM, then wait; returns the exit code (SIGKILL after ``timeout_s``)."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            raise
+
+
+def start_server(
+    database_url: str, catalog_dir: Path, log_dir: Path, **env_overrides: str
+) -> LiveServer:
+    """Start ``exporter serve`` and wait until /healthz answers."""
+    port = _free_port()
+    log_path = log_dir / f"server-{port}.log"
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "EXPORTER_SQL_DIR": str(catalog_dir),
+        "EXPORTER_PORT": str(port),
+        "EXPORTER_APPLICATION_NAME": "exporter-live-tests",
+        **env_overrides,
+    }
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "exporter.cli", "serve"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
+    server = LiveServer(process, f"http://127.0.0.1:{port}", log_path)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(server.base_url + "/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"exporter serve did not start:\n{server.log()}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    database_url: str, catalog_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """One shared server with default settings for the HTTP tests."""
+    server = start_server(database_url, catalog_dir, tmp_path_factory.mktemp("server"))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def server_factory(
+    database_url: str, catalog_dir: Path, tmp_path: Path
+) -> Iterator[Callable[..., LiveServer]]:
+    """Start servers with their own settings (``EXPORTER_*`` overrides); stopped afterwards."""
+    started: list[LiveServer] = []
+
+    def factory(**env_overrides: str) -> LiveServer:
+        env_overrides.setdefault("DATABASE_URL", database_url)
+        url = env_overrides.pop("DATABASE_URL")
+        server = start_server(url, catalog_dir, tmp_path, **env_overrides)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()
+
+
+@pytest.fixture
+def http(live_server: LiveServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=live_server.base_url, timeout=60) as client:
+        yield client

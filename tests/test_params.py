@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.catalog import ExportDefinition, parse_export
+from exporter.errors import InvalidParameter
+from exporter.params import Bounds, bind_request
+
+BOUNDS = Bounds(
+    fetch_rows_default=1000, fetch_rows_max=5000, chunk_bytes_default=65536, chunk_bytes_max=1 << 20
+)
+ECHO = Path(__file__).resolve().parent / "exports" / "echo.sql"
+
+
+@pytest.fixture(scope="module")
+def echo() -> ExportDefinition:
+    return parse_export("echo", ECHO.read_text(), ECHO)
+
+
+def test_defaults_fill_in_and_values_come_out_canonical(echo: ExportDefinition) -> None:
+    request = bind_request(
+        echo,
+        [("i", "+42"), ("n", "-1.50e3"), ("ok", "YES"), ("ts", "2024-05-06 07:08:09+02:00")],
+        BOUNDS,
+    )
+    assert request.named_values["i"] == "42"
+    assert request.named_values["n"] == "-1.50e3"  # numeric text passes through, every digit
+    assert request.named_values["ok"] == "true"
+    assert request.named_values["ts"] == "2024-05-06T07:08:09+02:00"
+    assert request.named_values["t"] == "plain"
+    assert request.values == tuple(request.named_values[p.name] for p in echo.params)
+    assert (request.fetch_rows, request.chunk_bytes, request.format_name) == (1000, 65536, None)
+
+
+@pytest.mark.parametrize(
+    ("items", "name", "reason"),
+    [
+        ([("i", "1"), ("i", "2")], "i", "given more than once"),
+        ([("nope", "1")], "nope", "unknown parameter for export 'echo'"),
+        ([("i", "1.5")], "i", "not an integer"),
+        ([("i", "2147483648")], "i", "out of range [-2147483648, 2147483647]"),
+        ([("b", "9223372036854775808")], "b", "out of range"),
+        ([("i", " 1")], "i", "not an integer"),
+        ([("n", "1,5")], "n", "not a decimal number"),
+        ([("f", "1e999")], "f", "out of range"),
+        ([("ok", "maybe")], "ok", "not a boolean"),
+        ([("d", "2024-02-30")], "d", "not a valid date"),
+        ([("d", "24-01-01")], "d", "not a date (YYYY-MM-DD)"),
+        ([("ts", "yesterday")], "ts", "not an ISO 8601 timestamp"),
+        ([("u", "not-a-uuid")], "u", "not a UUID"),
+        ([("t", "a\x00b")], "t", "contains a NUL character"),
+        ([("fetch_rows", "0")], "fetch_rows", "expected an integer in [1, 5000]"),
+        ([("fetch_rows", "5001")], "fetch_rows", "expected an integer in [1, 5000]"),
+        ([("chunk_bytes", "12kb")], "chunk_bytes", "expected an integer in [1024, 1048576]"),
+        ([("format", "csv"), ("format", "csv")], "format", "given more than once"),
+    ],
+)
+def test_rejects_bad_values_naming_the_parameter(
+    echo: ExportDefinition, items: list[tuple[str, str]], name: str, reason: str
+) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        bind_request(echo, items, BOUNDS)
+    assert caught.value.name == name
+    assert reason in caught.value.reason
+
+
+def test_required_parameter_must_be_given() -> None:
+    export = parse_export("r", "-- param: status text\nSELECT :status", Path("r.sql"))
+    with pytest.raises(InvalidParameter, match="'status': required; expected text"):
+        bind_request(export, [], BOUNDS)
+
+
+def test_knobs_within_bounds_are_taken(echo: ExportDefinition) -> None:
+    request = bind_request(
+        echo, [("fetch_rows", "5000"), ("chunk_bytes", "1024"), ("format", "csv")], BOUNDS
+    )
+    assert (request.fetch_rows, request.chunk_bytes, request.format_name) == (5000, 1024, "csv")
+
+
+def test_a_long_bad_value_is_cut_short_in_the_message(echo: ExportDefinition) -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        bind_request(echo, [("i", "9" * 1_000_000 + "x")], BOUNDS)
+    assert len(str(caught.value)) < 200
