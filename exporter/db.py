@@ -7,6 +7,7 @@ bigint digits are never routed through floats), at no cost: decoding text is a U
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -224,14 +225,20 @@ async def release_connection(
     session (which rolls back) and terminates the connection if that fails or stalls.
     """
     with anyio.CancelScope(shield=True):
-        try:
-            if transaction is not None and not conn.is_closed() and not _is_busy(conn):
+        if transaction is not None and not conn.is_closed() and not _is_busy(conn):
+            try:
                 with anyio.fail_after(RELEASE_TIMEOUT_S):
                     await transaction.rollback()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+                log.warning("rollback failed (%s); terminating the connection", exc)
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    # Raises if asyncpg already handed a lost connection back to the pool.
+                    conn.terminate()
+        try:
+            # Terminates the connection itself if resetting it fails or stalls.
             await pool.release(conn, timeout=RELEASE_TIMEOUT_S)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
-            log.warning("connection could not be reset; terminating it", exc_info=True)
-            conn.terminate()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            log.warning("a broken connection was dropped from the pool (%s)", exc)
 
 
 def _milliseconds(seconds: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncGenerator, AsyncIterable, Sequence
 from dataclasses import dataclass
 
-from anyio import to_thread
+from anyio import CapacityLimiter, to_thread
 
 from exporter.columns import Row
 from exporter.encoders import Encoder
@@ -26,11 +26,14 @@ async def encode_batches(
     *,
     chunk_bytes: int,
     stats: StreamStats,
+    encode_limiter: CapacityLimiter | None = None,
 ) -> AsyncGenerator[bytes, None]:
     """Yield the encoded output: the preamble at once, then one or more chunks per batch.
 
     Encoding runs in a worker thread, so a large batch does not stall the event loop; while it
-    runs, the loop keeps serving other requests. A batch encoding to more than ``chunk_bytes``
+    runs, the loop keeps serving other requests. ``encode_limiter`` caps how many exports encode
+    at once: encoding is CPU-bound Python, and every extra thread competing for the GIL delays
+    the event loop's next turn by up to one switch interval (5 ms). A batch encoding to more than ``chunk_bytes``
     goes out as several chunks. ``stats.complete`` is set only after the closing bytes.
     """
     preamble = encoder.start()
@@ -38,7 +41,7 @@ async def encode_batches(
         stats.bytes += len(preamble)
         yield preamble
     async for batch in batches:
-        encoded = await to_thread.run_sync(encoder.encode, batch)
+        encoded = await to_thread.run_sync(encoder.encode, batch, limiter=encode_limiter)
         stats.rows += len(batch)
         for chunk in split_chunks(encoded, chunk_bytes):
             stats.bytes += len(chunk)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
+import anyio
 import asyncpg
 
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
@@ -34,6 +35,7 @@ class ExportService:
     settings: Settings
     pool: asyncpg.Pool
     catalog: Catalog
+    encode_limiter: anyio.CapacityLimiter
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
@@ -55,7 +57,12 @@ class ExportService:
         except BaseException:
             await pool.close()
             raise
-        return cls(settings=settings, pool=pool, catalog=Catalog(described))
+        return cls(
+            settings=settings,
+            pool=pool,
+            catalog=Catalog(described),
+            encode_limiter=anyio.CapacityLimiter(settings.encode_threads),
+        )
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Close the pool; connections not back within ``timeout_s`` are terminated."""
@@ -137,7 +144,13 @@ class ExportService:
             fetch_rows=request.fetch_rows,
             limits=self.session_limits(export),
         ) as rows:
-            chunks = encode_batches(rows, encoder, chunk_bytes=request.chunk_bytes, stats=stats)
+            chunks = encode_batches(
+                rows,
+                encoder,
+                chunk_bytes=request.chunk_bytes,
+                stats=stats,
+                encode_limiter=self.encode_limiter,
+            )
             try:
                 yield chunks
             finally:

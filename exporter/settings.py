@@ -81,6 +81,12 @@ class Settings:
         "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
         _parse_int,
     )
+    encode_threads: int = _setting(
+        2,
+        "EXPORTER_ENCODE_THREADS",
+        "Exports encoding at the same time (worker threads); more only adds GIL contention.",
+        _parse_int,
+    )
     pool_min_size: int = _setting(
         1, "EXPORTER_POOL_MIN_SIZE", "Connections the pool keeps open.", _parse_int
     )
@@ -143,6 +149,7 @@ class Settings:
             "chunk_bytes_max",
             "parquet_row_group_rows",
             "pool_max_size",
+            "encode_threads",
         )
         for name in positive:
             if getattr(self, name) <= 0:

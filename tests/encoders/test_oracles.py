@@ -14,8 +14,8 @@ from tests.streams import export_bytes
 
 ORACLE_CASES = [
     ("type_zoo", []),
+    ("zoo_everything", []),
     ("zoo_text", []),
-    ("zoo_arrow", []),
     ("orders", [("since", "2024-03-01"), ("status", "paid")]),
     ("orders", [("since", "2999-01-01")]),  # empty result: header only
     ("customers", []),
