@@ -114,24 +114,32 @@ _SET_LIMITS = (
 
 @dataclass(slots=True)
 class RowBatches:
-    """An open export: pull batches of rows with ``async for batch in rows``."""
+    """An open export: pull batches of rows with ``async for batch in rows``.
+
+    The first round trip asks for at most ``first_fetch_rows``: the first bytes then leave as
+    soon as PostgreSQL has a few rows, instead of after a whole ``fetch_rows`` batch has been
+    fetched and encoded. Every later round trip asks for ``fetch_rows``.
+    """
 
     cursor: Any
     fetch_rows: int
+    first_fetch_rows: int
     rows_fetched: int = 0
 
     def __aiter__(self) -> AsyncIterator[Sequence[Any]]:
         return self._batches()
 
     async def _batches(self) -> AsyncIterator[Sequence[Any]]:
+        want = min(self.first_fetch_rows, self.fetch_rows)
         while True:
-            batch = await self.cursor.fetch(self.fetch_rows)
+            batch = await self.cursor.fetch(want)
             if not batch:
                 return
             self.rows_fetched += len(batch)
             yield batch
-            if len(batch) < self.fetch_rows:
+            if len(batch) < want:
                 return
+            want = self.fetch_rows
 
 
 @asynccontextmanager
@@ -141,6 +149,7 @@ async def open_rows(
     values: Sequence[str],
     *,
     fetch_rows: int,
+    first_fetch_rows: int,
     limits: SessionLimits,
 ) -> AsyncIterator[RowBatches]:
     """Run ``export`` with ``values`` in a read-only REPEATABLE READ snapshot.
@@ -170,7 +179,7 @@ async def open_rows(
             raise
         break
     try:
-        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows)
+        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows)
     finally:
         await release_connection(pool, conn, transaction)
 

@@ -142,6 +142,7 @@ class ExportService:
             export,
             request.values,
             fetch_rows=request.fetch_rows,
+            first_fetch_rows=self.settings.first_fetch_rows,
             limits=self.session_limits(export),
         ) as rows:
             chunks = encode_batches(

@@ -60,6 +60,12 @@ class Settings:
         "Default rows fetched per cursor round trip (a request may ask for fetch_rows=N).",
         _parse_int,
     )
+    first_fetch_rows: int = _setting(
+        1_000,
+        "EXPORTER_FIRST_FETCH_ROWS",
+        "Rows of the first round trip (at most fetch_rows): keeps the time to first byte short.",
+        _parse_int,
+    )
     fetch_rows_max: int = _setting(
         100_000, "EXPORTER_FETCH_ROWS_MAX", "Largest fetch_rows a request may ask for.", _parse_int
     )
@@ -144,6 +150,7 @@ class Settings:
         positive = (
             "port",
             "fetch_rows",
+            "first_fetch_rows",
             "fetch_rows_max",
             "chunk_bytes",
             "chunk_bytes_max",

@@ -180,6 +180,12 @@ def test_arrow_stream_reads_back(http: httpx.Client) -> None:
     assert sum(b.num_rows for b in batches) == 12345
 
 
+def test_first_round_trip_is_small_then_fetch_rows(http: httpx.Client) -> None:
+    response = http.get("/exports/numbers?rows=12345&format=arrow&fetch_rows=5000")
+    sizes = [batch.num_rows for batch in pa.ipc.open_stream(io.BytesIO(response.content))]
+    assert sizes == [1000, 5000, 5000, 1345]  # EXPORTER_FIRST_FETCH_ROWS, then fetch_rows
+
+
 def test_openapi_documents_each_export(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     operation = spec["paths"]["/exports/orders"]["get"]
