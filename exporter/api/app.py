@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -13,10 +13,16 @@ from exporter.service import ExportService
 from exporter.settings import Settings
 
 
-def create_app(settings: Settings, *, service: ExportService | None = None) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    service: ExportService | None = None,
+    on_ready: Callable[[ExportService], None] | None = None,
+) -> FastAPI:
     """The ASGI app. Connects, loads and describes the catalog at start-up (in the lifespan).
 
-    ``service`` lets a caller that already started one (tests, the CLI) hand it in.
+    ``service`` lets a caller that already started one hand it in; ``on_ready`` runs once the
+    service is up (the CLI prints where to go).
     """
 
     @asynccontextmanager
@@ -26,6 +32,8 @@ def create_app(settings: Settings, *, service: ExportService | None = None) -> F
         app.state.service = running
         app.include_router(build_router(running.catalog))
         app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
+        if on_ready is not None:
+            on_ready(running)
         try:
             yield
         finally:

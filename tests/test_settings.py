@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from exporter.errors import ConfigError
+from exporter.settings import Settings, describe_settings
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    readme = README.read_text()
+    missing = [env for env, _, _ in describe_settings() if f"`{env}`" not in readme]
+    assert missing == []
+
+
+def test_reads_the_environment_with_units() -> None:
+    settings = Settings.from_env(
+        {"EXPORTER_FETCH_ROWS": "5_000", "EXPORTER_STATEMENT_TIMEOUT": "1.5min",
+         "EXPORTER_POOL_ACQUIRE_TIMEOUT": "250ms", "DATABASE_URL": ""}
+    )  # fmt: skip
+    assert settings.fetch_rows == 5000
+    assert settings.statement_timeout_s == 90
+    assert settings.pool_acquire_timeout_s == 0.25
+    assert settings.database_url is None
+
+
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({"EXPORTER_PORT": "eighty"}, "EXPORTER_PORT"),
+        ({"EXPORTER_STATEMENT_TIMEOUT": "soon"}, "EXPORTER_STATEMENT_TIMEOUT"),
+        ({"EXPORTER_FETCH_ROWS": "0"}, "fetch_rows"),
+        ({"EXPORTER_FETCH_ROWS": "200000"}, "fetch_rows"),
+        ({"EXPORTER_POOL_MIN_SIZE": "20"}, "pool_min_size"),
+        ({"EXPORTER_CLIENT_WRITE_TIMEOUT": "0"}, "client_write_timeout_s"),
+    ],
+)
+def test_rejects_unusable_values_naming_the_setting(environ: dict[str, str], name: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env(environ)
+    assert caught.value.name == name
