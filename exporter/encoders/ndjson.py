@@ -26,6 +26,18 @@ def _number(text: str) -> Any:
     return text if text in _NOT_JSON_NUMBERS else orjson.Fragment(text)
 
 
+def _json(text: str) -> orjson.Fragment:
+    """Embed json/jsonb text as is, but on one line.
+
+    ``json`` keeps its input text, line breaks included, which would split an NDJSON record.
+    Valid JSON cannot hold a raw CR or LF inside a string, so every one is whitespace between
+    tokens and a space means the same.
+    """
+    if "\n" in text or "\r" in text:
+        text = text.replace("\r", " ").replace("\n", " ")
+    return orjson.Fragment(text)
+
+
 def _boolean(text: str) -> bool:
     return text == "t"
 
@@ -54,7 +66,7 @@ _CONVERT_BY_KIND: dict[ValueKind, Convert] = {
     ValueKind.FLOAT64: _number,
     ValueKind.NUMERIC: _number,
     ValueKind.BOOL: _boolean,
-    ValueKind.JSON: orjson.Fragment,
+    ValueKind.JSON: _json,
     ValueKind.TIMESTAMP: _timestamp,
     ValueKind.TIMESTAMPTZ: _timestamptz,
 }

@@ -16,6 +16,7 @@ ORACLE_CASES = [
     ("type_zoo", []),
     ("zoo_everything", []),
     ("zoo_text", []),
+    ("json_whitespace", []),
     ("orders", [("since", "2024-03-01"), ("status", "paid")]),
     ("orders", [("since", "2999-01-01")]),  # empty result: header only
     ("customers", []),
@@ -63,6 +64,7 @@ async def test_ndjson_values_equal_to_json(
     theirs = [exact(row[0]) for row in rows]
     assert ours.endswith(b"\n") or not rows
     lines = ours.decode("utf-8").split("\n")[:-1]
+    assert len(lines) == len(rows)  # one line per row, whatever the values hold
     assert [exact(line) for line in lines] == theirs
 
 
