@@ -186,6 +186,17 @@ def test_first_round_trip_is_small_then_fetch_rows(http: httpx.Client) -> None:
     assert sizes == [1000, 5000, 5000, 1345]  # EXPORTER_FIRST_FETCH_ROWS, then fetch_rows
 
 
+def test_non_ascii_export_name_gets_an_rfc5987_filename(http: httpx.Client) -> None:
+    response = http.get("/exports/donn%C3%A9es?format=csv")
+    assert response.status_code == 200
+    disposition = response.headers["content-disposition"]
+    assert re.fullmatch(
+        r"attachment; filename=\"donn_es-\d{8}T\d{6}Z\.csv\"; "
+        r"filename\*=UTF-8''donn%C3%A9es-\d{8}T\d{6}Z\.csv",
+        disposition,
+    ), disposition
+
+
 def test_openapi_documents_each_export(http: httpx.Client) -> None:
     spec = http.get("/openapi.json").json()
     operation = spec["paths"]["/exports/orders"]["get"]
