@@ -19,7 +19,8 @@ from exporter.errors import (
 )
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
-_TYPE_BASE = "https://github.com/exporter/exporter/blob/main/docs/problems.md#"
+#: Problem types are URNs: stable identifiers to switch on, documented in the README.
+_TYPE_BASE = "urn:exporter:problem:"
 
 
 def problem_response(

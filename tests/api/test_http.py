@@ -81,7 +81,7 @@ def test_bad_requests_are_problem_json(
     assert response.headers["content-type"] == "application/problem+json"
     body = response.json()
     assert body["status"] == status
-    assert body["title"] and body["type"].startswith("https://")
+    assert body["title"] and body["type"].startswith("urn:exporter:problem:")
     assert detail in body["detail"]
 
 
