@@ -66,6 +66,9 @@ class ExportDefinition:
     #: ``sql`` with every parameter replaced by a typed NULL: plannable without values, used to
     #: read the result columns' exact types (``numeric(12,2)``) when the catalog is described.
     null_sql: str
+    #: ``sql`` for COPY, which takes no bind parameters: each parameter is read from a
+    #: transaction-local setting that was itself set through a bind parameter.
+    copy_sql: str
     #: 1-based line of the file where ``sql`` starts, to point errors at the right line.
     body_line: int
     #: This export's own statement_timeout (``-- statement_timeout: 30s``); None: the setting's.
@@ -166,7 +169,9 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
             description.append(comment)
     body_line = body_start + 1
     body = "".join(lines[body_start:]).rstrip()
-    sql, null_sql = _rewrite_placeholders(body.removesuffix(";").rstrip(), params, path, body_line)
+    sql, null_sql, copy_sql = _rewrite_placeholders(
+        body.removesuffix(";").rstrip(), params, path, body_line
+    )
     if not sql.strip():
         raise CatalogError(path, None, "no SQL statement after the header")
     return ExportDefinition(
@@ -176,6 +181,7 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
         params=tuple(params.values()),
         sql=sql,
         null_sql=null_sql,
+        copy_sql=copy_sql,
         body_line=body_line,
         statement_timeout_s=statement_timeout_s,
     )
@@ -212,18 +218,23 @@ def _reject_misspelt_directive(word: str, path: Path, line: int) -> None:
         raise CatalogError(path, line, f"unknown directive {word!r}; did you mean {close[0]!r}?")
 
 
+def copy_param_setting(position: int) -> str:
+    """The transaction-local setting that carries parameter ``$position`` for COPY."""
+    return f"exporter.p{position}"
+
+
 def _rewrite_placeholders(
     body: str, params: Mapping[str, ParamSpec], path: Path, body_line: int
-) -> tuple[str, str]:
-    """The body with ``$n::type`` parameters, and the same with typed NULLs instead."""
+) -> tuple[str, str, str]:
+    """The body three ways: with ``$n::type`` parameters, with typed NULLs (to describe it
+    without values) and with ``current_setting('exporter.pN')::type`` (for COPY)."""
     try:
         placeholders = find_placeholders(body)
     except SqlSyntaxError as exc:
         raise CatalogError(path, body_line + line_of(body, exc.offset) - 1, exc.reason) from None
     positions = {name: index + 1 for index, name in enumerate(params)}
     used: set[str] = set()
-    pieces: list[str] = []
-    null_pieces: list[str] = []
+    renderings: tuple[list[str], list[str], list[str]] = ([], [], [])
     cursor = 0
     for placeholder in placeholders:
         spec = params.get(placeholder.name)
@@ -233,14 +244,20 @@ def _rewrite_placeholders(
                 path, line, f"placeholder :{placeholder.name} has no '-- param:' declaration"
             )
         used.add(spec.name)
-        pieces.append(body[cursor : placeholder.start])
-        pieces.append(f"${positions[spec.name]}::{spec.type.pg_type}")
-        null_pieces.append(body[cursor : placeholder.start])
-        null_pieces.append(f"NULL::{spec.type.pg_type}")
+        position, pg_type = positions[spec.name], spec.type.pg_type
+        replacements = (
+            f"${position}::{pg_type}",
+            f"NULL::{pg_type}",
+            f"current_setting('{copy_param_setting(position)}')::{pg_type}",
+        )
+        for pieces, replacement in zip(renderings, replacements, strict=True):
+            pieces.append(body[cursor : placeholder.start])
+            pieces.append(replacement)
         cursor = placeholder.end
-    pieces.append(body[cursor:])
-    null_pieces.append(body[cursor:])
+    for pieces in renderings:
+        pieces.append(body[cursor:])
     for spec in params.values():
         if spec.name not in used:
             raise CatalogError(path, spec.line, f"parameter {spec.name!r} is never used")
-    return "".join(pieces), "".join(null_pieces)
+    sql, null_sql, copy_sql = ("".join(pieces) for pieces in renderings)
+    return sql, null_sql, copy_sql

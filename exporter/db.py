@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 import anyio
 import asyncpg
 
-from exporter.catalog import ExportDefinition
+from exporter.catalog import ExportDefinition, copy_param_setting
 from exporter.errors import DatabaseUnavailable, QueryFailed
 
 log = logging.getLogger(__name__)
@@ -152,11 +152,70 @@ async def open_rows(
     first_fetch_rows: int,
     limits: SessionLimits,
 ) -> AsyncIterator[RowBatches]:
-    """Run ``export`` with ``values`` in a read-only REPEATABLE READ snapshot.
+    """Run ``export`` with ``values`` through a server-side cursor (see ``_open_snapshot``)."""
+    async with _open_snapshot(pool, export, values, limits) as (_, cursor):
+        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows)
+
+
+@dataclass(slots=True)
+class CopyOut:
+    """An export ready to run as ``COPY (query) TO STDOUT``; ``run(sink)`` streams it."""
+
+    conn: asyncpg.Connection
+    query: str
+    options: Mapping[str, str | bool]
+
+    async def run(self, sink: Callable[[bytes], Awaitable[None]]) -> int:
+        """Stream the COPY output into ``sink``; returns the row count PostgreSQL reports.
+
+        The sink is awaited for each piece, inside this call: asyncpg stops reading from the
+        server until it returns (backpressure), and if it raises or is cancelled the COPY is
+        cancelled on the server. No task or queue stands in between.
+        """
+        status: str = await self.conn.copy_from_query(self.query, output=sink, **self.options)
+        return int(status.rsplit(" ", 1)[-1])
+
+
+@asynccontextmanager
+async def open_copy(
+    pool: asyncpg.Pool,
+    export: ExportDefinition,
+    values: Sequence[str],
+    *,
+    select: str,
+    options: Mapping[str, str | bool],
+    limits: SessionLimits,
+) -> AsyncIterator[CopyOut]:
+    """Run ``export`` with ``values`` as a COPY (see ``_open_snapshot``).
+
+    ``select`` wraps the export's query, given as ``{query}`` (``SELECT to_json(q) FROM
+    ({query}) q``). COPY takes no bind parameters, so each value is bound into a
+    transaction-local setting that the query reads back (``copy_sql``): values are still never
+    spliced into SQL text.
+    """
+    async with _open_snapshot(pool, export, values, limits) as (conn, _):
+        if values:
+            settings = ", ".join(
+                f"set_config('{copy_param_setting(n)}', ${n}, true)"
+                for n in range(1, len(values) + 1)
+            )
+            await conn.fetchval(f"SELECT {settings}", *values)
+        yield CopyOut(conn=conn, query=select.format(query=export.copy_sql), options=options)
+
+
+@asynccontextmanager
+async def _open_snapshot(
+    pool: asyncpg.Pool,
+    export: ExportDefinition,
+    values: Sequence[str],
+    limits: SessionLimits,
+) -> AsyncIterator[tuple[asyncpg.Connection, Any]]:
+    """A connection in a read-only REPEATABLE READ snapshot with the export bound to ``values``.
 
     Everything that can fail cheaply happens before this yields: acquiring a connection,
-    PREPARE, and binding the values. The connection is released (transaction rolled back) when
-    the block exits, however it exits, including by cancellation.
+    PREPARE, and binding the values (an unexecuted cursor). The connection is released
+    (transaction rolled back) when the block exits, however it exits, including by
+    cancellation.
     """
     for attempt in (1, 2):
         conn = await _acquire(pool, limits.acquire_timeout_s)
@@ -179,7 +238,7 @@ async def open_rows(
             raise
         break
     try:
-        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows)
+        yield conn, cursor
     finally:
         await release_connection(pool, conn, transaction)
 

@@ -30,6 +30,8 @@ class ExportRequest:
     #: The values by parameter name, defaults included (for logs and job records).
     named_values: dict[str, str]
     fetch_rows: int
+    #: True when the request set fetch_rows itself: it asks for the cursor path.
+    fetch_rows_given: bool
     chunk_bytes: int
     format_name: str | None
 
@@ -68,6 +70,7 @@ def bind_request(
         values=tuple(values),
         named_values=named,
         fetch_rows=_bounded(raw, "fetch_rows", bounds.fetch_rows_default, 1, bounds.fetch_rows_max),
+        fetch_rows_given="fetch_rows" in raw,
         chunk_bytes=_bounded(
             raw,
             "chunk_bytes",

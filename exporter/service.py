@@ -6,20 +6,22 @@ Knows nothing of HTTP; the API and the CLI both drive exports through it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 
 import anyio
 import asyncpg
 
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
-from exporter.db import SessionLimits, create_pool, open_rows, session_settings
+from exporter.copy_plans import COPY_PLANS
+from exporter.db import CopyOut, SessionLimits, create_pool, open_copy, open_rows, session_settings
 from exporter.describe import describe_catalog
 from exporter.encoders import Format
 from exporter.errors import ConfigError
 from exporter.params import Bounds, ExportRequest, bind_request
-from exporter.pipeline import StreamStats, encode_batches
+from exporter.pipeline import StreamStats, encode_batches, split_chunks
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
@@ -109,15 +111,24 @@ class ExportService:
             chunk_bytes_max=s.chunk_bytes_max,
         )
 
-    def session_limits(self, export: ExportDefinition) -> SessionLimits:
-        """The time limits ``export`` runs under (its own statement_timeout, if it sets one)."""
+    def session_limits(
+        self, export: ExportDefinition, *, whole_statement: bool = False
+    ) -> SessionLimits:
+        """The time limits ``export`` runs under (its own statement_timeout, if it sets one).
+
+        ``whole_statement``: the export is one statement (COPY), not cursor round trips, so the
+        per-round-trip setting does not apply; the export's own statement_timeout, else the
+        maximum export duration, bounds it.
+        """
         s = self.settings
         statement_timeout_s = export.statement_timeout_s
+        if statement_timeout_s is None:
+            statement_timeout_s = (
+                s.max_export_duration_s if whole_statement else s.statement_timeout_s
+            )
         return SessionLimits(
             acquire_timeout_s=s.pool_acquire_timeout_s,
-            statement_timeout_s=(
-                s.statement_timeout_s if statement_timeout_s is None else statement_timeout_s
-            ),
+            statement_timeout_s=statement_timeout_s,
             idle_in_transaction_timeout_s=s.client_write_timeout_s + IDLE_IN_TRANSACTION_MARGIN_S,
         )
 
@@ -128,12 +139,28 @@ class ExportService:
     @asynccontextmanager
     async def open_stream(
         self, request: ExportRequest, output: Format, stats: StreamStats
-    ) -> AsyncIterator[AsyncIterator[bytes]]:
+    ) -> AsyncIterator[Pump]:
         """Start ``request``: everything cheap that can fail happens before this yields.
 
-        Yields the output's byte chunks; the connection is released when the block exits.
+        Yields a pump: ``await pump(write)`` produces the whole output into ``write`` (one
+        chunk at a time, each awaited). The connection is released when the block exits.
+
+        CSV and NDJSON come straight from PostgreSQL's COPY (identical bytes, no per-row
+        Python), unless the request sets ``fetch_rows``, which asks for the cursor path.
         """
         export = request.export
+        plan = None if request.fetch_rows_given else COPY_PLANS.get(output.name)
+        if plan is not None:
+            async with open_copy(
+                self.pool,
+                export,
+                request.values,
+                select=plan.select,
+                options=plan.options,
+                limits=self.session_limits(export, whole_statement=True),
+            ) as copy:
+                yield partial(_pump_copy, copy, request.chunk_bytes, stats)
+            return
         encoder = output.create_encoder(
             export.columns, parquet_row_group_rows=self.settings.parquet_row_group_rows
         )
@@ -153,6 +180,30 @@ class ExportService:
                 encode_limiter=self.encode_limiter,
             )
             try:
-                yield chunks
+                yield partial(_pump_chunks, chunks)
             finally:
                 await chunks.aclose()
+
+
+#: Produces an export's whole output into the given writer.
+Pump = Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
+
+
+async def _pump_chunks(
+    chunks: AsyncIterator[bytes], write: Callable[[bytes], Awaitable[None]]
+) -> None:
+    async for chunk in chunks:
+        await write(chunk)
+
+
+async def _pump_copy(
+    copy: CopyOut, chunk_bytes: int, stats: StreamStats, write: Callable[[bytes], Awaitable[None]]
+) -> None:
+    async def sink(data: bytes) -> None:
+        stats.rows += data.count(b"\n")  # exact for NDJSON; CSV fixes it up at the end
+        for chunk in split_chunks(data, chunk_bytes):
+            stats.bytes += len(chunk)
+            await write(chunk)
+
+    stats.rows = await copy.run(sink)
+    stats.complete = True

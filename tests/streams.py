@@ -14,8 +14,11 @@ async def export_bytes(
     request = service.bind(export, items or [])
     stats = StreamStats()
     out = bytearray()
-    async with service.open_stream(request, get_format(fmt), stats) as chunks:
-        async for chunk in chunks:
-            out += chunk
+
+    async def write(chunk: bytes) -> None:
+        out.extend(chunk)
+
+    async with service.open_stream(request, get_format(fmt), stats) as pump:
+        await pump(write)
     assert stats.complete
     return bytes(out)

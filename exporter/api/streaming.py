@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
 
 import anyio
 from starlette.background import BackgroundTask
@@ -24,7 +23,7 @@ from exporter.encoders import Format
 from exporter.errors import ExporterError
 from exporter.params import ExportRequest
 from exporter.pipeline import StreamStats
-from exporter.service import ExportService
+from exporter.service import ExportService, Pump
 
 log = logging.getLogger("exporter.stream")
 
@@ -75,8 +74,8 @@ class ExportResponse(Response):
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            async with self.service.open_stream(self.request, self.output, self.stats) as chunks:
-                await self._stream(chunks, send)
+            async with self.service.open_stream(self.request, self.output, self.stats) as pump:
+                await self._stream(pump, send)
         except ExporterError as exc:
             if self.outcome != "not_started":
                 raise
@@ -84,7 +83,7 @@ class ExportResponse(Response):
             self.failure = exc
             await response_for_error(exc)(scope, receive, send)
 
-    async def _stream(self, chunks: AsyncIterator[bytes], send: Send) -> None:
+    async def _stream(self, pump: Pump, send: Send) -> None:
         settings = self.service.settings
         await send(
             {
@@ -98,11 +97,14 @@ class ExportResponse(Response):
         )
         self.outcome = "streaming"
         write_timeout_s = settings.client_write_timeout_s
+
+        async def write(chunk: bytes) -> None:
+            with anyio.fail_after(write_timeout_s):
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
         try:
             with anyio.fail_after(settings.max_export_duration_s or None) as deadline:
-                async for chunk in chunks:
-                    with anyio.fail_after(write_timeout_s):
-                        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+                await pump(write)
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             self.outcome = "completed"
         except TimeoutError as exc:
