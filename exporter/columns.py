@@ -79,8 +79,3 @@ class Column:
 def kind_for(pg_type: str) -> ValueKind:
     """The value kind for a base type name; anything unknown is exported as text."""
     return KIND_BY_PG_TYPE.get(pg_type, ValueKind.TEXT)
-
-
-def column_names(columns: Sequence[Column]) -> list[str]:
-    """The names of ``columns``, in order."""
-    return [column.name for column in columns]

@@ -124,7 +124,6 @@ class RowBatches:
     cursor: Any
     fetch_rows: int
     first_fetch_rows: int
-    rows_fetched: int = 0
 
     def __aiter__(self) -> AsyncIterator[Sequence[Any]]:
         return self._batches()
@@ -135,7 +134,6 @@ class RowBatches:
             batch = await self.cursor.fetch(want)
             if not batch:
                 return
-            self.rows_fetched += len(batch)
             yield batch
             if len(batch) < want:
                 return

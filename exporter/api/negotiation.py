@@ -5,7 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from urllib.parse import quote
 
-from exporter.encoders import DEFAULT_FORMAT, FORMATS, Format, format_for_media_type, get_format
+from exporter.encoders import (
+    DEFAULT_FORMAT,
+    FORMATS,
+    Format,
+    format_for_media_type,
+    get_format,
+    supported_media_types,
+)
 from exporter.errors import UnsupportedFormat
 
 
@@ -25,8 +32,7 @@ def choose_format(format_param: str | None, accept: str | None) -> Format:
         if best is None or rank > best[0]:
             best = (rank, candidate)
     if best is None:
-        supported = [f.media_type for f in FORMATS.values()]
-        raise UnsupportedFormat(accept, supported)
+        raise UnsupportedFormat(accept, supported_media_types())
     return best[1]
 
 
