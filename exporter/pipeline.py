@@ -33,8 +33,9 @@ async def encode_batches(
     Encoding runs in a worker thread, so a large batch does not stall the event loop; while it
     runs, the loop keeps serving other requests. ``encode_limiter`` caps how many exports encode
     at once: encoding is CPU-bound Python, and every extra thread competing for the GIL delays
-    the event loop's next turn by up to one switch interval (5 ms). A batch encoding to more than ``chunk_bytes``
-    goes out as several chunks. ``stats.complete`` is set only after the closing bytes.
+    the event loop's next turn by up to one switch interval (5 ms). A batch encoding to more
+    than ``chunk_bytes`` goes out as several chunks. ``stats.complete`` is set only after the
+    closing bytes.
     """
     preamble = encoder.start()
     if preamble:

@@ -90,7 +90,7 @@ def test_loads_the_shipped_catalog() -> None:
 
 
 def test_rejects_empty_and_missing_directories(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="no \\*.sql export definitions"):
+    with pytest.raises(CatalogError, match=r"no \*\.sql export definitions"):
         load_catalog(tmp_path)
     with pytest.raises(CatalogError, match="does not exist"):
         load_catalog(tmp_path / "missing")

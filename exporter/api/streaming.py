@@ -119,7 +119,7 @@ class ExportResponse(Response):
         except OSError:
             # The server could not write: the client is gone.
             self.outcome = "client_disconnected"
-        except Exception as exc:  # noqa: BLE001 - whatever fails, the transfer must be aborted
+        except Exception as exc:
             # Returning without finishing the body makes the server close the connection with
             # the chunked body unterminated: the client sees a truncated transfer.
             self.outcome = "failed"

@@ -17,6 +17,8 @@ import pytest
 
 from tests.conftest import LiveServer
 
+ARROW = "application/vnd.apache.arrow.stream"
+PARQUET = "application/vnd.apache.parquet"
 FILENAME = re.compile(r'attachment; filename="orders-\d{8}T\d{6}Z\.(\w+)"')
 
 
@@ -40,8 +42,8 @@ def test_catalog_lists_exports_with_parameters_and_columns(http: httpx.Client) -
         ("?format=arrow", None, "application/vnd.apache.arrow.stream", "arrows"),
         ("?format=parquet", None, "application/vnd.apache.parquet", "parquet"),
         ("", "text/csv", "text/csv", "csv"),
-        ("", "application/vnd.apache.arrow.stream", "application/vnd.apache.arrow.stream", "arrows"),
-        ("", "application/vnd.apache.parquet;q=0.9, text/csv;q=0.5", "application/vnd.apache.parquet", "parquet"),
+        ("", ARROW, ARROW, "arrows"),
+        ("", "application/vnd.apache.parquet;q=0.9, text/csv;q=0.5", PARQUET, "parquet"),
         ("", "text/html,application/xhtml+xml,*/*;q=0.8", "application/x-ndjson", "ndjson"),
         ("?format=csv", "application/vnd.apache.parquet", "text/csv", "csv"),
     ],
