@@ -34,3 +34,11 @@ format: install
 
 clean:
 	rm -rf $(VENV) .data .pytest_cache .mypy_cache .ruff_cache
+
+## Benchmarks (benchmarks/README.md): the full suite, about 30 minutes; results in benchmarks/results/.
+bench: install
+	$(BIN)/python -m benchmarks.run
+
+## The benchmark harness end to end in seconds (results in benchmarks/results/quick/, git-ignored).
+bench-quick: install
+	$(BIN)/python -m benchmarks.run --quick

@@ -1,0 +1,1 @@
+"""Building blocks of the benchmark: data set, processes, /proc sampling, clients, report."""
