@@ -6,6 +6,7 @@ Knows nothing of HTTP; the API and the CLI both drive exports through it.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,13 +22,15 @@ from exporter.describe import describe_catalog
 from exporter.encoders import Format
 from exporter.errors import ConfigError
 from exporter.params import Bounds, ExportRequest, bind_request
-from exporter.pipeline import StreamStats, encode_batches, split_chunks
+from exporter.pipeline import StreamStats, encode_batches
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
 #: stops driving the export (hung, partitioned): the service's own client write timeout always
 #: acts first, so a slow but live reader is governed by that setting alone.
 IDLE_IN_TRANSACTION_MARGIN_S = 30.0
+#: Longest a piece of COPY output waits to be gathered into a bigger chunk.
+COPY_HOLD_S = 0.2
 
 
 @dataclass(slots=True)
@@ -145,8 +148,8 @@ class ExportService:
         Yields a pump: ``await pump(write)`` produces the whole output into ``write`` (one
         chunk at a time, each awaited). The connection is released when the block exits.
 
-        CSV and NDJSON come straight from PostgreSQL's COPY (identical bytes, no per-row
-        Python), unless the request sets ``fetch_rows``, which asks for the cursor path.
+        CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python), unless
+        the request sets ``fetch_rows``, which asks for the cursor path.
         """
         export = request.export
         plan = None if request.fetch_rows_given else COPY_PLANS.get(output.name)
@@ -199,11 +202,37 @@ async def _pump_chunks(
 async def _pump_copy(
     copy: CopyOut, chunk_bytes: int, stats: StreamStats, write: Callable[[bytes], Awaitable[None]]
 ) -> None:
-    async def sink(data: bytes) -> None:
-        stats.rows += data.count(b"\n")  # exact for NDJSON; CSV fixes it up at the end
-        for chunk in split_chunks(data, chunk_bytes):
+    """COPY output into ``write``, in chunks of about ``chunk_bytes``.
+
+    asyncpg hands over what each socket read brought (often ~8 KiB); writing each piece as its
+    own HTTP chunk costs CPU per chunk. Pieces are gathered up to ``chunk_bytes``, except the
+    first (time to first byte) and whatever has waited ``COPY_HOLD_S`` (a query that trickles
+    rows still shows progress when its next piece arrives).
+    """
+    pending = bytearray()
+    pending_since_s = 0.0
+
+    async def flush() -> None:
+        if pending:
+            chunk = bytes(pending)
+            pending.clear()
             stats.bytes += len(chunk)
             await write(chunk)
 
-    stats.rows = await copy.run(sink)
+    async def sink(data: bytes) -> None:
+        nonlocal pending_since_s
+        stats.rows += data.count(b"\n")  # lines so far; the exact row count comes at the end
+        if not pending:
+            pending_since_s = time.monotonic()
+        pending.extend(data)
+        if (
+            stats.bytes == 0
+            or len(pending) >= chunk_bytes
+            or time.monotonic() - pending_since_s >= COPY_HOLD_S
+        ):
+            await flush()
+
+    rows = await copy.run(sink)
+    await flush()
+    stats.rows = rows
     stats.complete = True

@@ -55,7 +55,7 @@ class Settings:
         "application_name of the service's connections (visible in pg_stat_activity).",
     )
     fetch_rows: int = _setting(
-        10_000,
+        1_000,
         "EXPORTER_FETCH_ROWS",
         "Default rows fetched per cursor round trip (a request may ask for fetch_rows=N).",
         _parse_int,

@@ -39,4 +39,4 @@ def test_settings_lists_every_variable() -> None:
         [sys.executable, "-m", "exporter.cli", "settings"],
         capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
-    assert "EXPORTER_FETCH_ROWS=10000" in result.stdout
+    assert "EXPORTER_FETCH_ROWS=1000\n" in result.stdout

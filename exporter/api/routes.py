@@ -137,8 +137,8 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
             "name": "fetch_rows",
             "in": "query",
             "required": False,
-            "description": "Rows per cursor round trip (server-side bounds apply); for csv "
-            "and ndjson, giving it selects the cursor path instead of COPY.",
+            "description": "Rows per cursor round trip (server-side bounds apply); for csv, "
+            "giving it selects the cursor path instead of COPY.",
             "schema": {"type": "integer", "minimum": 1},
         },
         {
