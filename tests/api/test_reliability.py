@@ -295,6 +295,6 @@ def test_fifty_concurrent_exports_all_complete(
     assert len(health_s) >= 3
     assert peak_rss - idle_rss < 500 * 2**20
     # Issue 3 asks for 100 ms. With 50 streams, 50 PostgreSQL backends and this test's own 50
-    # client threads sharing 2 cores, the worst probe measures 0.2-1.0 s here; this bound
-    # catches a blocked event loop (seconds) until the 100 ms target is met.
-    assert max(health_s) < 2.0
+    # client threads sharing 2 cores, the worst probe measures 140-160 ms here (CSV on the COPY
+    # path); this bound catches a blocked event loop until the 100 ms target is met.
+    assert max(health_s) < 1.0
