@@ -82,7 +82,7 @@ class Settings:
         _parse_int,
     )
     parquet_row_group_rows: int = _setting(
-        131_072,
+        65_536,
         "EXPORTER_PARQUET_ROW_GROUP_ROWS",
         "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
         _parse_int,

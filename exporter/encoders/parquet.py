@@ -56,7 +56,7 @@ class ParquetEncoder:
 
 
 def create_encoder(
-    columns: Sequence[Column], *, parquet_row_group_rows: int = 131_072, **_options: Any
+    columns: Sequence[Column], *, parquet_row_group_rows: int = 65_536, **_options: Any
 ) -> ParquetEncoder:
     """The Parquet encoder for ``columns``."""
     return ParquetEncoder(columns, row_group_rows=parquet_row_group_rows)
