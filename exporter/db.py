@@ -312,9 +312,16 @@ def _milliseconds(seconds: float) -> str:
 
 
 def _is_busy(conn: asyncpg.Connection) -> bool:
-    """True while a query is still in flight (or being cancelled) on ``conn``."""
-    protocol = conn._protocol  # asyncpg exposes no public "in a query" flag
-    return bool(protocol.is_in_transaction() and protocol._is_cancelling())
+    """True while a cancelled query is still being wound down on ``conn``.
+
+    asyncpg exposes no public flag for this; if its private one ever goes away, answer "busy":
+    the ROLLBACK is then skipped and the pool's own reset on release rolls back instead.
+    """
+    protocol = getattr(conn, "_protocol", None)
+    is_cancelling = getattr(protocol, "_is_cancelling", None)
+    if protocol is None or is_cancelling is None:
+        return True
+    return bool(protocol.is_in_transaction() and is_cancelling())
 
 
 def _describe_error(exc: BaseException) -> str:
