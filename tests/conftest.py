@@ -58,35 +58,33 @@ def server_url() -> Iterator[str]:
         embedded.stop()
 
 
+async def _admin_execute(server_url: str, sql: str) -> None:
+    """Run one statement on its own connection (CREATE/DROP DATABASE cannot share a txn)."""
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(sql)
+    finally:
+        await admin.close()
+
+
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
     """A database of this test run's own, holding the demo schema; dropped afterwards."""
     name = f"exporter_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await admin.close()
+        await _admin_execute(server_url, f'CREATE DATABASE "{name}"')
         conn = await asyncpg.connect(_with_database(server_url, name))
         try:
             await load_demo(conn, DEMO_DIR, orders=TEST_ORDERS)
         finally:
             await conn.close()
 
-    async def drop() -> None:
-        admin = await asyncpg.connect(server_url)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
-
     asyncio.run(create())
     try:
         yield _with_database(server_url, name)
     finally:
-        asyncio.run(drop())
+        asyncio.run(_admin_execute(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture(scope="session")

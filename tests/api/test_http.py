@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import subprocess
 import time
 
-import asyncpg
 import httpx
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import LiveServer
+from tests.sessions import wait_until_idle
 
 ARROW = "application/vnd.apache.arrow.stream"
 PARQUET = "application/vnd.apache.parquet"
@@ -214,20 +213,4 @@ def test_connections_are_returned_after_every_kind_of_ending(
         http.get("/exports/fails_at_row?fail_at=5000&fetch_rows=1000")
     with http.stream("GET", "/exports/slow_numbers?rows=1000&delay_s=0.01&fetch_rows=10") as r:
         next(r.iter_bytes())
-    deadline = time.monotonic() + 2
-    while (busy := asyncio.run(_busy_sessions(database_url))) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert busy == []
-
-
-async def _busy_sessions(database_url: str) -> list[str]:
-    """The service's sessions that are running a query or sitting in a transaction."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        rows = await conn.fetch(
-            "SELECT state FROM pg_stat_activity"
-            " WHERE application_name = 'exporter-live-tests' AND state <> 'idle'"
-        )
-    finally:
-        await conn.close()
-    return [row["state"] for row in rows]
+    wait_until_idle(database_url, within_s=2.0)

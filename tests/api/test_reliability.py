@@ -20,36 +20,8 @@ import psutil
 import pytest
 
 from tests.conftest import LiveServer
+from tests.sessions import APP, busy_sessions, wait_until_idle
 from tests.tcp_proxy import TcpProxy
-
-APP = "exporter-live-tests"
-
-
-async def _sessions(database_url: str, application_name: str = APP) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(database_url)
-    try:
-        return await conn.fetch(
-            "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1",
-            application_name,
-        )
-    finally:
-        await conn.close()
-
-
-def busy_sessions(database_url: str, application_name: str = APP) -> list[str]:
-    """States of the service's sessions that run a query or hold a transaction open."""
-    rows = asyncio.run(_sessions(database_url, application_name))
-    return [row["state"] for row in rows if row["state"] != "idle"]
-
-
-def wait_until_idle(database_url: str, within_s: float, application_name: str = APP) -> float:
-    """Seconds until the service holds no busy session; fails after ``within_s``."""
-    started = time.monotonic()
-    while busy := busy_sessions(database_url, application_name):
-        if time.monotonic() - started > within_s:
-            pytest.fail(f"still busy after {within_s} s: {busy}")
-        time.sleep(0.02)
-    return time.monotonic() - started
 
 
 def raw_get(server: LiveServer, path: str) -> socket.socket:
