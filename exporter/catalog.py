@@ -255,7 +255,9 @@ def _rewrite_placeholders(
             pieces.append(replacement)
         cursor = placeholder.end
     for pieces in renderings:
-        pieces.append(body[cursor:])
+        # The query is wrapped (COPY (...) TO STDOUT, CREATE ... AS ... WITH NO DATA): a
+        # line comment on its last line would swallow the closing text.
+        pieces.append(body[cursor:].rstrip() + "\n")
     for spec in params.values():
         if spec.name not in used:
             raise CatalogError(path, spec.line, f"parameter {spec.name!r} is never used")

@@ -31,7 +31,7 @@ def test_parses_header_and_rewrites_placeholders() -> None:
     ]
     assert export.sql == (
         "SELECT o.id, o.created_at::date FROM demo.orders o\n"
-        "WHERE o.created_at >= $1::date AND o.status = $2::text AND $1::date < now()"
+        "WHERE o.created_at >= $1::date AND o.status = $2::text AND $1::date < now()\n"
     )
     assert "NULL::date" in export.null_sql and "$" not in export.null_sql
     assert export.body_line == 6
@@ -60,6 +60,12 @@ def test_rejects_malformed_files_naming_the_line(text: str, line: int | None, re
     assert caught.value.line == line
     assert caught.value.reason.startswith(reason)
     assert str(caught.value).startswith(f"sample.sql:{line}" if line else "sample.sql")
+
+
+def test_a_comment_on_the_last_line_cannot_swallow_a_wrapper() -> None:
+    export = parse("-- param: n int\nSELECT :n AS n -- the end, no newline")
+    for rendering in (export.sql, export.null_sql, export.copy_sql):
+        assert f"COPY ({rendering}) TO STDOUT".endswith("\n) TO STDOUT")
 
 
 def test_param_type_aliases_and_typed_defaults() -> None:
