@@ -50,6 +50,10 @@ def session_settings(*, timezone: str, application_name: str) -> dict[str, str]:
         "extra_float_digits": "1",
         "bytea_output": "hex",
         "client_encoding": "UTF8",
+        # A backend otherwise notices a vanished client (the service killed, a network
+        # partition) only when its next write fails, which a slow query may not do for
+        # minutes. PostgreSQL 14+ checks the socket at this interval while a query runs.
+        "client_connection_check_interval": "1s",
     }
 
 

@@ -16,7 +16,9 @@ async def _sessions(database_url: str, application_name: str) -> list[asyncpg.Re
     conn = await asyncpg.connect(database_url)
     try:
         return await conn.fetch(
-            "SELECT pid, state, query FROM pg_stat_activity WHERE application_name = $1",
+            "SELECT pid, state, query, backend_start, query_start FROM pg_stat_activity"
+            # Other test runs on the same server (CI, colleagues) use the same name.
+            " WHERE application_name = $1 AND datname = current_database()",
             application_name,
         )
     finally:
@@ -26,7 +28,11 @@ async def _sessions(database_url: str, application_name: str) -> list[asyncpg.Re
 def busy_sessions(database_url: str, application_name: str = APP) -> list[str]:
     """States of the service's sessions that run a query or hold a transaction open."""
     rows = asyncio.run(_sessions(database_url, application_name))
-    return [row["state"] for row in rows if row["state"] != "idle"]
+    return [
+        f"{row['state']} {row['query'][:60]!r} {row['query_start']}"
+        for row in rows
+        if row["state"] != "idle"
+    ]
 
 
 def wait_until_idle(database_url: str, within_s: float, application_name: str = APP) -> float:

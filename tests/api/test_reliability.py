@@ -97,7 +97,7 @@ async def _terminate_service_backends(database_url: str) -> None:
     try:
         await conn.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE application_name = $1 AND state <> 'idle'",
+            " WHERE application_name = $1 AND state <> 'idle' AND datname = current_database()",
             APP,
         )
     finally:
