@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
 from exporter.encoders import (
@@ -14,6 +14,7 @@ from exporter.encoders import (
     supported_media_types,
 )
 from exporter.errors import UnsupportedFormat
+from exporter.files.naming import export_filename
 
 
 def choose_format(format_param: str | None, accept: str | None) -> Format:
@@ -65,8 +66,7 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
 
 def download_filename(export_name: str, output: Format, now: datetime | None = None) -> str:
     """``orders-20261125T101500Z.csv``."""
-    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
-    return f"{export_name}-{stamp}.{output.extension}"
+    return export_filename(export_name, output.extension, now)
 
 
 def content_disposition(filename: str) -> str:
