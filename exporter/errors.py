@@ -83,3 +83,24 @@ class EncodingFailed(ExporterError):
         super().__init__(f"column {column!r}: {reason}")
         self.column = column
         self.reason = reason
+
+
+class UnknownJob(ExporterError):
+    """No job has this id (or it belongs to someone else)."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"unknown job {job_id!r}")
+        self.job_id = job_id
+
+
+class JobFileUnavailable(ExporterError):
+    """A job's file cannot be downloaded: not written yet, never written, or removed.
+
+    ``gone`` says it existed and was removed (expired or deleted), as opposed to not (yet).
+    """
+
+    def __init__(self, job_id: str, reason: str, *, gone: bool) -> None:
+        super().__init__(f"job {job_id}: {reason}")
+        self.job_id = job_id
+        self.reason = reason
+        self.gone = gone

@@ -7,6 +7,7 @@ Every setting carries its environment variable, default and help text, so the RE
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +18,7 @@ from exporter.errors import ConfigError
 
 KIB = 1024
 MIB = 1024 * KIB
+_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
 
 def _parse_int(raw: str) -> int:
@@ -139,6 +141,61 @@ class Settings:
         "On SIGTERM: how long running exports may take to finish before they are aborted.",
         parse_duration_s,
     )
+    jobs_database_url: str | None = _setting(
+        None,
+        "EXPORTER_JOBS_DATABASE_URL",
+        "PostgreSQL holding the job table (it needs write access). Unset: DATABASE_URL.",
+        _parse_optional_str,
+    )
+    jobs_schema: str = _setting(
+        "exporter",
+        "EXPORTER_JOBS_SCHEMA",
+        "Schema the service creates and migrates for its job table.",
+    )
+    jobs_dir: Path = _setting(
+        Path(".data/jobs"),
+        "EXPORTER_JOBS_DIR",
+        "Where job files are written; replicas sharing one database must share this directory.",
+        Path,
+    )
+    jobs_concurrency: int = _setting(
+        2,
+        "EXPORTER_JOBS_CONCURRENCY",
+        "Jobs one replica runs at once; the rest wait queued (0: this replica runs no jobs).",
+        _parse_int,
+    )
+    job_lease_s: float = _setting(
+        30.0,
+        "EXPORTER_JOB_LEASE",
+        "A running job whose worker has not renewed its lease for this long is taken as dead: "
+        "it is queued again (or failed after the last attempt).",
+        parse_duration_s,
+    )
+    job_heartbeat_s: float = _setting(
+        1.0,
+        "EXPORTER_JOB_HEARTBEAT",
+        "How often a worker records progress, renews its lease and checks for cancellation.",
+        parse_duration_s,
+    )
+    job_max_attempts: int = _setting(
+        3,
+        "EXPORTER_JOB_MAX_ATTEMPTS",
+        "Attempts a job gets when its worker dies or the database goes away mid-job.",
+        _parse_int,
+    )
+    job_file_ttl_s: float = _setting(
+        24 * 3600.0,
+        "EXPORTER_JOB_FILE_TTL",
+        "How long a finished job's file is kept; after that downloads answer 410.",
+        parse_duration_s,
+    )
+    jobs_poll_s: float = _setting(
+        1.0,
+        "EXPORTER_JOBS_POLL",
+        "How often an idle worker looks for queued jobs (a job submitted to the same replica "
+        "starts at once).",
+        parse_duration_s,
+    )
     demo_orders: int = _setting(
         1_000_000,
         "EXPORTER_DEMO_ORDERS",
@@ -157,16 +214,31 @@ class Settings:
             "parquet_row_group_rows",
             "pool_max_size",
             "encode_threads",
+            "job_max_attempts",
         )
         for name in positive:
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive integer")
-        for name in ("pool_acquire_timeout_s", "client_write_timeout_s"):
+        for name in (
+            "pool_acquire_timeout_s",
+            "client_write_timeout_s",
+            "job_lease_s",
+            "job_heartbeat_s",
+            "job_file_ttl_s",
+            "jobs_poll_s",
+        ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive duration")
         for name in ("statement_timeout_s", "max_export_duration_s", "shutdown_grace_s"):
             if getattr(self, name) < 0:
                 raise ConfigError(name, "must not be negative")
+        if self.jobs_concurrency < 0:
+            raise ConfigError("jobs_concurrency", "must not be negative")
+        if self.job_heartbeat_s * 3 > self.job_lease_s:
+            # A lease must survive a missed heartbeat or two (a slow database round trip).
+            raise ConfigError("job_heartbeat_s", "must be at most a third of job_lease_s")
+        if not _IDENTIFIER.fullmatch(self.jobs_schema):
+            raise ConfigError("jobs_schema", "must be a plain lower-case SQL identifier")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:
@@ -190,6 +262,11 @@ class Settings:
                 raise ConfigError(spec.metadata["env"], f"cannot parse {raw!r}: {exc}") from exc
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def jobs_dsn(self) -> str | None:
+        """The database of the job table."""
+        return self.jobs_database_url or self.database_url
 
 
 def describe_settings() -> Iterator[tuple[str, str, str]]:

@@ -162,6 +162,10 @@ def start_server(
         "EXPORTER_SQL_DIR": str(catalog_dir),
         "EXPORTER_PORT": str(port),
         "EXPORTER_APPLICATION_NAME": "exporter-live-tests",
+        # Each server gets its own job table and directory, so a worker never picks up another
+        # test's jobs; tests of several workers sharing a queue pass the same values.
+        "EXPORTER_JOBS_SCHEMA": f"jobs_{port}",
+        "EXPORTER_JOBS_DIR": str(log_dir / f"jobs-{port}"),
         **env_overrides,
     }
     with log_path.open("wb") as log_file:

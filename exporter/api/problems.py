@@ -13,8 +13,10 @@ from exporter.errors import (
     EncodingFailed,
     ExporterError,
     InvalidParameter,
+    JobFileUnavailable,
     QueryFailed,
     UnknownExport,
+    UnknownJob,
     UnsupportedFormat,
 )
 
@@ -72,6 +74,12 @@ def response_for_error(exc: ExporterError) -> Response:
         return problem_response(
             500, "Export query failed", exc.reason, slug="query-failed", sqlstate=exc.sqlstate
         )
+    if isinstance(exc, UnknownJob):
+        return problem_response(404, "Unknown job", str(exc), slug="unknown-job", job=exc.job_id)
+    if isinstance(exc, JobFileUnavailable):
+        if exc.gone:
+            return problem_response(410, "Job file gone", str(exc), slug="job-file-gone")
+        return problem_response(409, "Job file not available", str(exc), slug="job-file-pending")
     if isinstance(exc, CatalogError | EncodingFailed):
         return problem_response(500, "Export failed", str(exc), slug="export-failed")
     return problem_response(500, "Internal error", str(exc), slug="internal-error")

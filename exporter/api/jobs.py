@@ -1,0 +1,270 @@
+"""Job routes: submit, list, inspect, cancel, download (with Range) and follow (SSE, WebSocket)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import anyio
+import orjson
+from fastapi import APIRouter, Request, WebSocket
+from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.websockets import WebSocketDisconnect
+
+from exporter.api.negotiation import content_disposition
+from exporter.api.problems import response_for_error
+from exporter.compression import codec_named
+from exporter.encoders import FORMATS
+from exporter.errors import ExporterError, InvalidParameter, JobFileUnavailable, UnknownJob
+from exporter.files.naming import export_filename
+from exporter.jobs.events import follow_job
+from exporter.jobs.model import FileStatus, Job, JobState, parse_job_spec
+from exporter.jobs.store import JobStore
+from exporter.jobs.worker import JobWorker
+from exporter.service import ExportService
+
+#: Media types of compressed job files (they are files, not a Content-Encoding).
+_COMPRESSED_MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
+#: An SSE comment this often keeps proxies from closing a quiet stream.
+SSE_KEEPALIVE_S = 15.0
+LIST_LIMIT_DEFAULT = 50
+LIST_LIMIT_MAX = 1000
+
+router = APIRouter(tags=["jobs"])
+
+
+def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(body), status_code=status_code, media_type="application/json",
+        headers=headers,
+    )  # fmt: skip
+
+
+def _owner(request: Request | WebSocket) -> str | None:
+    """The API key the request authenticated with (None when authentication is off)."""
+    key = getattr(request.state, "api_key", None)
+    return getattr(key, "key_id", None)
+
+
+async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
+    """The job, if it exists and the caller may see it (others' jobs are unknown, not 403)."""
+    store: JobStore = request.app.state.job_store
+    try:
+        parsed = UUID(job_id)
+    except ValueError:
+        raise UnknownJob(job_id) from None
+    job = await store.get(parsed)
+    owner = _owner(request)
+    if job is None or (owner is not None and job.owner != owner):
+        raise UnknownJob(job_id)
+    return job
+
+
+@router.post(
+    "/jobs",
+    status_code=202,
+    summary="Submit an export job",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["export"],
+                        "additionalProperties": False,
+                        "properties": {
+                            "export": {"type": "string"},
+                            "params": {"type": "object"},
+                            "format": {"type": "string", "enum": list(FORMATS)},
+                            "compression": {"type": "string", "enum": ["none", "gzip", "zstd"]},
+                        },
+                    }
+                }
+            },
+        }
+    },
+    responses={
+        202: {"description": "Queued; Location names the job"},
+        404: {"description": "Unknown export (problem+json)"},
+        406: {"description": "Unsupported format (problem+json)"},
+        422: {"description": "Invalid body or parameter (problem+json)"},
+    },
+)
+async def submit_job(request: Request) -> Response:
+    """Validate like a streaming request, then queue the export to run in the background."""
+    service: ExportService = request.app.state.service
+    store: JobStore = request.app.state.job_store
+    try:
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError as exc:
+            raise InvalidParameter("body", f"not valid JSON: {exc}") from None
+        spec = parse_job_spec(body)
+        service.bind(spec.export, spec.request_items())  # the streaming endpoint's checks
+    except ExporterError as exc:
+        return response_for_error(exc)
+    codec = codec_named(spec.compression)
+    extension = FORMATS[spec.format].extension + (codec.file_suffix if codec else "")
+    job = await store.submit(
+        spec,
+        owner=_owner(request),
+        max_attempts=service.settings.job_max_attempts,
+        file_name=export_filename(spec.export, extension),
+    )
+    worker: JobWorker | None = request.app.state.job_worker
+    if worker is not None:
+        worker.wake()
+    return _json(job.describe(), 202, headers={"Location": f"/jobs/{job.id}"})
+
+
+@router.get("/jobs", summary="Recent jobs, newest first")
+async def list_jobs(request: Request) -> Response:
+    store: JobStore = request.app.state.job_store
+    raw_limit = request.query_params.get("limit", str(LIST_LIMIT_DEFAULT))
+    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
+        return response_for_error(
+            InvalidParameter("limit", f"expected an integer from 1 to {LIST_LIMIT_MAX}")
+        )
+    jobs = await store.list_recent(owner=_owner(request), limit=int(raw_limit))
+    return _json({"jobs": [job.describe() for job in jobs]})
+
+
+@router.get("/jobs/{job_id}", summary="A job's state, progress and file")
+async def get_job(job_id: str, request: Request) -> Response:
+    try:
+        job = await _find_job(request, job_id)
+    except ExporterError as exc:
+        return response_for_error(exc)
+    return _json(job.describe())
+
+
+@router.delete(
+    "/jobs/{job_id}",
+    summary="Cancel a queued or running job, or delete a finished job's file",
+    responses={202: {"description": "A running job was asked to stop"}},
+)
+async def delete_job(job_id: str, request: Request) -> Response:
+    store: JobStore = request.app.state.job_store
+    try:
+        job = await _find_job(request, job_id)
+    except ExporterError as exc:
+        return response_for_error(exc)
+    if not job.state.finished:
+        cancelled = await store.request_cancel(job.id)
+        assert cancelled is not None
+        return _json(cancelled.describe(), 202 if cancelled.state is JobState.RUNNING else 200)
+    path = await store.remove_file(job.id, FileStatus.DELETED)
+    if path is not None:
+        await anyio.Path(request.app.state.jobs_dir / path).unlink(missing_ok=True)
+    refreshed = await store.get(job.id)
+    assert refreshed is not None
+    return _json(refreshed.describe())
+
+
+@router.api_route(
+    "/jobs/{job_id}/download",
+    methods=["GET", "HEAD"],
+    summary="Download a finished job's file (Range requests resume a broken download)",
+    response_class=Response,
+    responses={
+        206: {"description": "The requested byte range"},
+        409: {"description": "The job has not produced a file (problem+json)"},
+        410: {"description": "The file expired or was deleted (problem+json)"},
+        416: {"description": "Range not satisfiable"},
+    },
+)
+async def download_job(job_id: str, request: Request) -> Response:
+    try:
+        job = await _find_job(request, job_id)
+        path = _downloadable_path(job, request.app.state.jobs_dir)
+        try:
+            stat = await anyio.to_thread.run_sync(os.stat, path)
+        except FileNotFoundError:
+            raise JobFileUnavailable(str(job.id), "the file is gone", gone=True) from None
+    except ExporterError as exc:
+        return response_for_error(exc)
+    output = FORMATS[job.spec.format]
+    media_type = _COMPRESSED_MEDIA_TYPES.get(job.spec.compression, output.content_type)
+    return FileResponse(
+        path,
+        media_type=media_type,
+        stat_result=stat,
+        headers={
+            # The checksum is the file's identity: stable across replicas (unlike mtime).
+            "ETag": f'"{job.file_sha256}"',
+            "Content-Disposition": content_disposition(job.file_name),
+            "Cache-Control": "private, max-age=0, must-revalidate",
+            "X-Content-SHA256": job.file_sha256 or "",
+        },
+    )
+
+
+def _downloadable_path(job: Job, jobs_dir: Any) -> Any:
+    if job.file_status in (FileStatus.EXPIRED, FileStatus.DELETED) or (
+        job.file_status is FileStatus.AVAILABLE
+        and job.expires_at is not None
+        and job.expires_at <= datetime.now(UTC)
+    ):
+        status = "deleted" if job.file_status is FileStatus.DELETED else "expired"
+        raise JobFileUnavailable(str(job.id), f"the file was {status}", gone=True)
+    if job.file_status is not FileStatus.AVAILABLE or job.file_path is None:
+        if job.state.finished:
+            reason = f"the job {job.state.value} and has no file"
+        else:
+            reason = f"the job is {job.state.value}; the file is not written yet"
+        raise JobFileUnavailable(str(job.id), reason, gone=False)
+    return jobs_dir / job.file_path
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    summary="Follow a job as Server-Sent Events (also a WebSocket at the same path)",
+    response_class=Response,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def job_events_sse(job_id: str, request: Request) -> Response:
+    try:
+        job = await _find_job(request, job_id)
+    except ExporterError as exc:
+        return response_for_error(exc)
+    store: JobStore = request.app.state.job_store
+    return StreamingResponse(
+        _sse_events(store, job.id),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _sse_events(store: JobStore, job_id: UUID) -> AsyncIterator[bytes]:
+    number = 0
+    async for kind, job in follow_job(store, job_id, quiet_s=SSE_KEEPALIVE_S):
+        if kind == "quiet":
+            yield b": keep-alive\n\n"
+            continue
+        number += 1
+        data = orjson.dumps(job.describe()).decode()
+        yield f"id: {number}\nevent: {kind}\ndata: {data}\n\n".encode()
+
+
+@router.websocket("/jobs/{job_id}/events")
+async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
+    """Each message is ``{"event": "state"|"progress", "job": {...}}``; closes when it ends."""
+    try:
+        job = await _find_job(websocket, job_id)
+    except UnknownJob as exc:
+        await websocket.close(code=4404, reason=str(exc))
+        return
+    await websocket.accept()
+    store: JobStore = websocket.app.state.job_store
+    try:
+        async for kind, snapshot in follow_job(store, job.id):
+            await websocket.send_text(
+                orjson.dumps({"event": kind, "job": snapshot.describe()}).decode()
+            )
+        await websocket.close(code=1000)
+    except WebSocketDisconnect:
+        return

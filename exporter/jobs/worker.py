@@ -1,0 +1,280 @@
+"""The job worker: claims queued jobs, runs each into a file, and keeps its lease alive.
+
+One per replica, started by the service's lifespan. Besides running jobs it reaps jobs whose
+worker died (lease lapsed) and removes files past their retention, on every poll: any live
+replica cleans up after a dead one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import anyio
+import anyio.abc
+import asyncpg
+
+from exporter.compression import codec_named
+from exporter.db import is_connection_failure
+from exporter.encoders import FORMATS
+from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.files.atomic import AtomicFile, temporary_files_for
+from exporter.files.writing import FileResult, export_to_file
+from exporter.jobs.model import Job, JobState
+from exporter.jobs.store import JobStore
+from exporter.pipeline import StreamStats
+from exporter.service import ExportService
+
+log = logging.getLogger("exporter.jobs")
+
+_DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
+
+
+def job_file_path(jobs_dir: Path, job: Job) -> Path:
+    """Where this attempt of ``job`` writes: each attempt has its own name, so a stalled
+    worker that lost its lease can never overwrite or delete the file of the attempt that
+    replaced it."""
+    output = FORMATS[job.spec.format]
+    codec = codec_named(job.spec.compression)
+    suffix = f".{output.extension}{codec.file_suffix if codec else ''}"
+    return jobs_dir / f"{job.id}-{job.attempts}{suffix}"
+
+
+@dataclass(slots=True)
+class _Progress:
+    stats: StreamStats = field(default_factory=StreamStats)
+    file: AtomicFile | None = None
+
+    @property
+    def bytes_written(self) -> int:
+        return self.file.size_bytes if self.file else 0
+
+
+class JobWorker:
+    """Runs up to ``jobs_concurrency`` jobs of this replica at once."""
+
+    def __init__(self, service: ExportService, store: JobStore) -> None:
+        settings = service.settings
+        self.service = service
+        self.store = store
+        self.jobs_dir = settings.jobs_dir
+        self.slots = settings.jobs_concurrency
+        self.lease_s = settings.job_lease_s
+        self.heartbeat_s = settings.job_heartbeat_s
+        self.poll_s = settings.jobs_poll_s
+        self.file_ttl_s = settings.job_file_ttl_s
+        #: Unique per process and start: a restarted replica never mistakes old jobs for its own.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.running: set[UUID] = set()
+        self._wake = anyio.Event()
+        self._stopping = False
+
+    def wake(self) -> None:
+        """Look for queued jobs now (a job was just submitted, or a slot freed)."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Claim and run jobs until cancelled; running jobs are then handed back to the queue."""
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            async with anyio.create_task_group() as group:
+                while True:
+                    await self._housekeeping()
+                    await self._claim_into(group)
+                    with anyio.move_on_after(self.poll_s):
+                        await self._wake.wait()
+                    self._wake = anyio.Event()
+        finally:
+            self._stopping = True
+
+    async def _claim_into(self, group: anyio.abc.TaskGroup) -> None:
+        while len(self.running) < self.slots:
+            try:
+                job = await self.store.claim(self.worker_id, lease_s=self.lease_s)
+            except _DATABASE_ERRORS as exc:
+                log.warning("cannot claim jobs: %s", exc)
+                return
+            if job is None:
+                return
+            self.running.add(job.id)
+            group.start_soon(self._run_job, job)
+
+    async def _housekeeping(self) -> None:
+        try:
+            for lapsed in await self.store.reap_lapsed():
+                log.warning("job %s: its worker was lost; now %s", lapsed.id, lapsed.state)
+                for leftover in temporary_files_for(self.jobs_dir / f"{lapsed.id}-*"):
+                    leftover.unlink(missing_ok=True)
+            for name in await self.store.expire_files():
+                (self.jobs_dir / name).unlink(missing_ok=True)
+        except _DATABASE_ERRORS as exc:
+            log.warning("job housekeeping failed: %s", exc)
+
+    async def _run_job(self, job: Job) -> None:
+        progress = _Progress()
+        job_scope = anyio.CancelScope()
+        stop_reason: list[str] = []  # set by the heartbeat: "cancelled" or "lease lost"
+        result: FileResult | None = None
+        started_s = time.monotonic()
+        log.info("job %s: started %s (attempt %d)", job.id, job.spec.export, job.attempts)
+        try:
+            with job_scope:
+                async with anyio.create_task_group() as group:
+                    group.start_soon(self._heartbeat, job, progress, job_scope, stop_reason)
+                    result = await self._export(job, progress)
+                    group.cancel_scope.cancel()
+        except anyio.get_cancelled_exc_class():
+            with anyio.CancelScope(shield=True):
+                await self._release(job, "the service shut down mid-job", attempt_used=False)
+            raise
+        except Exception as exc:
+            await self._record_failure(job, _sole_failure(exc), progress)
+            return
+        finally:
+            self.running.discard(job.id)
+            self.wake()
+        elapsed_s = time.monotonic() - started_s
+        if result is not None:
+            await self._record_success(job, result, elapsed_s)
+        elif stop_reason == ["cancelled"]:
+            await self._end(job, JobState.CANCELLED, "cancelled on request", progress)
+        else:
+            log.warning("job %s: lost its lease; another worker owns it now", job.id)
+
+    async def _export(self, job: Job, progress: _Progress) -> FileResult:
+        request = self.service.bind(job.spec.export, job.spec.request_items())
+        output = FORMATS[job.spec.format]
+
+        def on_open(file: AtomicFile) -> None:
+            progress.file = file
+
+        return await export_to_file(
+            self.service,
+            request,
+            output,
+            job_file_path(self.jobs_dir, job),
+            codec=codec_named(job.spec.compression),
+            stats=progress.stats,
+            on_open=on_open,
+        )
+
+    async def _heartbeat(
+        self, job: Job, progress: _Progress, job_scope: anyio.CancelScope, stop_reason: list[str]
+    ) -> None:
+        last_renewed_s = time.monotonic()
+        while True:
+            await anyio.sleep(self.heartbeat_s)
+            try:
+                cancel_requested = await self.store.heartbeat(
+                    job.id,
+                    self.worker_id,
+                    lease_s=self.lease_s,
+                    rows=progress.stats.rows,
+                    bytes_written=progress.bytes_written,
+                )
+            except _DATABASE_ERRORS as exc:
+                if time.monotonic() - last_renewed_s < self.lease_s:
+                    log.warning("job %s: heartbeat failed (%s); retrying", job.id, exc)
+                    continue
+                cancel_requested = None  # the lease has lapsed by now: stop
+            if cancel_requested is None or cancel_requested:
+                stop_reason.append("cancelled" if cancel_requested else "lease lost")
+                job_scope.cancel()
+                return
+            last_renewed_s = time.monotonic()
+
+    async def _record_success(self, job: Job, result: FileResult, elapsed_s: float) -> None:
+        try:
+            recorded = await self.store.succeed(
+                job.id,
+                self.worker_id,
+                rows=result.rows,
+                file_path=result.path.name,
+                file_bytes=result.size_bytes,
+                file_sha256=result.sha256,
+                ttl_s=self.file_ttl_s,
+            )
+        except _DATABASE_ERRORS as exc:
+            # Unrecorded, the file would never be served; the lease lapses and a worker
+            # retries the job.
+            log.error("job %s: finished but could not be recorded (%s)", job.id, exc)
+            recorded = False
+        if not recorded:
+            result.path.unlink(missing_ok=True)
+            with contextlib.suppress(*_DATABASE_ERRORS):
+                current = await self.store.get(job.id)
+                if current and current.cancel_requested and current.state is JobState.RUNNING:
+                    await self.store.end(job.id, self.worker_id, JobState.CANCELLED,
+                                         error="cancelled on request")  # fmt: skip
+            return
+        log.info(
+            "job %s: succeeded, %d rows, %d bytes in %.1f s",
+            job.id, result.rows, result.size_bytes, elapsed_s,
+        )  # fmt: skip
+
+    async def _record_failure(self, job: Job, exc: Exception, progress: _Progress) -> None:
+        if _is_database_lost(exc):
+            # The database went away: not the job's fault; it gets another attempt.
+            state = await self._release(job, f"database lost: {exc}", attempt_used=True)
+            log.warning("job %s: database lost (%s); now %s", job.id, exc, state)
+            return
+        if isinstance(exc, ExporterError):
+            reason = str(exc)
+        elif isinstance(exc, OSError):
+            reason = f"writing the file failed: {exc}"
+        elif isinstance(exc, asyncpg.PostgresError):
+            reason = f"the query failed: {exc}"
+        else:
+            log.exception("job %s: unexpected failure", job.id, exc_info=exc)
+            reason = f"internal error: {exc!r}"
+        log.error("job %s: failed after %d rows: %s", job.id, progress.stats.rows, reason)
+        await self._end(job, JobState.FAILED, reason, progress)
+
+    async def _end(self, job: Job, state: JobState, error: str, progress: _Progress) -> None:
+        try:
+            await self.store.end(
+                job.id,
+                self.worker_id,
+                state,
+                error=error,
+                rows=progress.stats.rows,
+                bytes_written=progress.bytes_written,
+            )
+        except _DATABASE_ERRORS as exc:
+            log.error("job %s: could not record %s (%s)", job.id, state, exc)
+
+    async def _release(self, job: Job, reason: str, *, attempt_used: bool) -> JobState | None:
+        try:
+            return await self.store.release(
+                job.id, self.worker_id, reason=reason, attempt_used=attempt_used
+            )
+        except _DATABASE_ERRORS as exc:
+            # The lease will lapse and another worker will reap the job.
+            log.error("job %s: could not hand the job back (%s)", job.id, exc)
+            return None
+
+
+def _is_database_lost(exc: Exception) -> bool:
+    """The database went away (not the query's fault): worth another attempt.
+
+    Plain OSErrors are not: here they come from writing the file (disk full, permissions).
+    """
+    if isinstance(exc, DatabaseUnavailable | ConnectionError):
+        return True
+    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError) and (
+        is_connection_failure(exc)
+    )
+
+
+def _sole_failure(exc: Exception) -> Exception:
+    """The export's own error out of the task group's ExceptionGroup wrapping."""
+    while isinstance(exc, ExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
