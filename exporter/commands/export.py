@@ -1,0 +1,196 @@
+"""``exporter export NAME``: run one export straight against the database into a file.
+
+For cron and batch jobs: the file appears atomically (complete, or not at all), the exit code
+says what happened, and stderr gets a progress line on a terminal or one summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import anyio
+
+from exporter.commands.progress import Progress, human_bytes
+from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
+from exporter.encoders import DEFAULT_FORMAT, FORMATS
+from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.files.atomic import AtomicFile
+from exporter.files.naming import export_filename
+from exporter.files.writing import export_into, export_to_file
+from exporter.pipeline import StreamStats
+from exporter.service import ExportService
+from exporter.settings import Settings
+
+#: Exit codes (sysexits.h where one fits): a cron wrapper can retry on 75 only.
+EXIT_OK = 0
+EXIT_FAILED = 1  # the export started and failed (query error, write error, ...)
+EXIT_USAGE = 2  # bad arguments: unknown export, bad parameter, bad setting
+EXIT_TEMPFAIL = 75  # the database is unreachable or busy: try again later
+EXIT_INTERRUPTED = 130
+
+#: Output suffixes that choose the format or compression when the options do not.
+_FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
+                     ".arrow": "arrow", ".arrows": "arrow", ".parquet": "parquet"}  # fmt: skip
+_COMPRESSION_BY_SUFFIX = {codec.file_suffix: name for name, codec in CODECS.items()}
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "export",
+        help="run an export against the database (no server) into a file or stdout",
+        description=__doc__,
+    )
+    parser.add_argument("name", help="the export (a file in EXPORTER_SQL_DIR)")
+    parser.add_argument(
+        "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+        help="a parameter value; repeat for several",
+    )  # fmt: skip
+    parser.add_argument(
+        "-f", "--format", choices=list(FORMATS),
+        help="output format (default: from the output's suffix, else ndjson)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-o", "--output",
+        help="file to write atomically, or - for stdout (default: NAME-<UTC time>.<format>)",
+    )  # fmt: skip
+    parser.add_argument(
+        "-c", "--compression", choices=COMPRESSION_NAMES,
+        help="compress the output (default: from a .gz/.zst suffix, else none)",
+    )  # fmt: skip
+    parser.add_argument("--fetch-rows", type=int, help="rows per cursor round trip")
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """Run the export; returns the exit code."""
+    try:
+        settings = Settings.from_env(environ)
+        if not settings.database_url:
+            raise ExporterError("DATABASE_URL is not set: `exporter export` reads from it")
+        items = _request_items(args)
+    except ExporterError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    return asyncio.run(_run_interruptibly(settings, args, items))
+
+
+def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
+    items = []
+    for raw in args.param:
+        name, equals, value = raw.partition("=")
+        if not equals or not name:
+            raise ExporterError(f"--param {raw!r}: expected NAME=VALUE")
+        items.append((name, value))
+    items.append(("format", _choose_format(args)))
+    if args.fetch_rows is not None:
+        items.append(("fetch_rows", str(args.fetch_rows)))
+    return items
+
+
+def _choose_format(args: argparse.Namespace) -> str:
+    if args.format:
+        return str(args.format)
+    suffixes = Path(args.output or "").suffixes
+    if suffixes and suffixes[-1] in _COMPRESSION_BY_SUFFIX:
+        suffixes = suffixes[:-1]
+    return _FORMAT_BY_SUFFIX.get(suffixes[-1] if suffixes else "", DEFAULT_FORMAT.name)
+
+
+def _choose_compression(args: argparse.Namespace) -> str:
+    if args.compression:
+        return str(args.compression)
+    return _COMPRESSION_BY_SUFFIX.get(Path(args.output or "").suffix, "none")
+
+
+async def _run_interruptibly(
+    settings: Settings, args: argparse.Namespace, items: list[tuple[str, str]]
+) -> int:
+    """SIGINT/SIGTERM cancel the export: the temporary file goes, the query is cancelled."""
+    task = asyncio.current_task()
+    assert task is not None
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        return await _export(settings, args, items)
+    except asyncio.CancelledError:
+        return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
+
+
+async def _export(
+    settings: Settings, args: argparse.Namespace, items: list[tuple[str, str]]
+) -> int:
+    try:
+        service = await ExportService.start(settings)
+    except DatabaseUnavailable as exc:
+        return _fail(str(exc), EXIT_TEMPFAIL)
+    except ExporterError as exc:
+        return _fail(str(exc), EXIT_USAGE)
+    try:
+        try:
+            request = service.bind(args.name, items)
+        except ExporterError as exc:
+            return _fail(str(exc), EXIT_USAGE)
+        output = FORMATS[request.format_name or DEFAULT_FORMAT.name]
+        codec = codec_named(_choose_compression(args))
+        to_stdout = args.output == "-"
+        if args.output is None:
+            extension = output.extension + (codec.file_suffix if codec else "")
+            target = Path(export_filename(args.name, extension))
+        else:
+            target = Path(args.output)
+        stats = StreamStats()
+        progress = Progress(f"{args.name} -> {'stdout' if to_stdout else target}")
+        written: list[AtomicFile] = []
+
+        async def report() -> None:
+            while True:
+                size = written[0].size_bytes if written else stats.bytes
+                progress.update(stats.rows, size)
+                await anyio.sleep(0.05)
+
+        reporter = asyncio.create_task(report())
+        try:
+            if to_stdout:
+                await export_into(service, request, output, _write_stdout, codec=codec, stats=stats)
+                size_bytes, detail = stats.bytes, "to stdout"
+            else:
+                result = await export_to_file(
+                    service, request, output, target, codec=codec, stats=stats,
+                    on_open=written.append,
+                )  # fmt: skip
+                size_bytes, detail = result.size_bytes, f"to {target} (sha256 {result.sha256})"
+        except DatabaseUnavailable as exc:
+            return _fail(f"{exc}; nothing was written", EXIT_TEMPFAIL, progress)
+        except Exception as exc:  # any failure: reported, never a partial file
+            where = "stdout is incomplete" if to_stdout else f"nothing was written to {target}"
+            return _fail(
+                f"export {args.name} failed after {stats.rows:,} rows: {exc}; {where}",
+                EXIT_FAILED, progress,
+            )  # fmt: skip
+        finally:
+            reporter.cancel()
+        progress.done(
+            f"exporter: {args.name}: {stats.rows:,} rows, {human_bytes(size_bytes)} {detail} "
+            f"in {progress.elapsed_s:.1f} s ({stats.rows / max(progress.elapsed_s, 1e-9):,.0f} "
+            "rows/s)"
+        )
+        return EXIT_OK
+    finally:
+        await service.close()
+
+
+async def _write_stdout(chunk: bytes) -> None:
+    # A blocking write: a slow reader on the pipe holds the export back (backpressure).
+    await anyio.to_thread.run_sync(sys.stdout.buffer.write, chunk)
+
+
+def _fail(message: str, code: int, progress: Progress | None = None) -> int:
+    if progress is not None:
+        progress.done(f"exporter: {message}")
+    else:
+        print(f"exporter: {message}", file=sys.stderr)
+    return code
