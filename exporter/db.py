@@ -65,6 +65,25 @@ async def init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+class _ExpectedResetFilter(logging.Filter):
+    """Drops asyncpg's "Resetting connection with an active transaction" error line.
+
+    asyncpg reports it through the event loop's exception handler whenever a connection goes
+    back to the pool inside a transaction. After a cancelled export (the client left) that is
+    the designed path: ``release_connection`` leaves the rollback to the pool's reset, which
+    waits for the cancelled query and rolls back. An ERROR line per disconnect would be noise.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Resetting connection with an active transaction")
+
+
+def _quiet_expected_resets() -> None:
+    asyncio_log = logging.getLogger("asyncio")
+    if not any(isinstance(f, _ExpectedResetFilter) for f in asyncio_log.filters):
+        asyncio_log.addFilter(_ExpectedResetFilter())
+
+
 async def create_pool(
     dsn: str,
     *,
@@ -73,6 +92,7 @@ async def create_pool(
     max_size: int,
 ) -> asyncpg.Pool:
     """An asyncpg pool whose connections are set up by ``init_connection``."""
+    _quiet_expected_resets()
     try:
         pool: asyncpg.Pool = await asyncpg.create_pool(
             dsn,
@@ -277,7 +297,7 @@ async def _acquire(pool: asyncpg.Pool, timeout_s: float) -> asyncpg.Connection:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
     except TimeoutError as exc:
         raise DatabaseUnavailable(
-            f"no database connection became free within {timeout_s:g} s"
+            f"no database connection became free within {timeout_s:g} s", pool_exhausted=True
         ) from exc
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc

@@ -58,12 +58,18 @@ class InvalidParameter(ExporterError):
 
 
 class DatabaseUnavailable(ExporterError):
-    """No database connection could be had (server down, pool exhausted)."""
+    """No database connection could be had (server down, pool exhausted).
 
-    def __init__(self, reason: str, *, retry_after_s: int = 1) -> None:
+    ``pool_exhausted``: the database is fine but every pooled connection is busy.
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after_s: int = 1, pool_exhausted: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
+        self.pool_exhausted = pool_exhausted
 
 
 class QueryFailed(ExporterError):

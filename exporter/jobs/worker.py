@@ -220,6 +220,11 @@ class JobWorker:
         )  # fmt: skip
 
     async def _record_failure(self, job: Job, exc: Exception, progress: _Progress) -> None:
+        if isinstance(exc, DatabaseUnavailable) and exc.pool_exhausted:
+            # Streams hold every connection: the job waits its turn without using an attempt.
+            await self._release(job, f"waiting for a connection: {exc}", attempt_used=False)
+            log.info("job %s: no free connection; back in the queue", job.id)
+            return
         if _is_database_lost(exc):
             # The database went away: not the job's fault; it gets another attempt.
             state = await self._release(job, f"database lost: {exc}", attempt_used=True)

@@ -414,3 +414,23 @@ def test_a_restart_mid_job_requeues_it_without_using_an_attempt(
         assert client.get(f"/jobs/{job['id']}").json()["state"] in ("queued", "running")
         done = wait_for(client, job["id"], finished)
     assert done["state"] == "succeeded" and done["attempts"] == 1 and done["rows"] == 100
+
+
+def test_a_busy_pool_delays_a_job_without_using_its_attempts(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    server = server_factory(
+        EXPORTER_POOL_MAX_SIZE="1", EXPORTER_POOL_ACQUIRE_TIMEOUT="0.3s",
+        EXPORTER_JOB_MAX_ATTEMPTS="1", EXPORTER_JOBS_POLL="0.1s",
+    )  # fmt: skip
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        slow = {"rows": 1000, "delay_s": 0.01, "format": "csv", "fetch_rows": 10}
+        with client.stream("GET", "/exports/slow_numbers", params=slow) as stream:
+            chunks = stream.iter_bytes()
+            next(chunks)  # the stream holds the only connection (and is kept open)
+            job = submit(client, export="numbers", format="csv")
+            time.sleep(1.5)  # several claims, each finding no free connection
+            waiting = client.get(f"/jobs/{job['id']}").json()
+            assert waiting["state"] in ("queued", "running") and waiting["attempts"] <= 1
+        done = wait_for(client, job["id"], finished)
+    assert done["state"] == "succeeded" and done["attempts"] == 1
