@@ -346,6 +346,15 @@ def _shared_queue(tmp_path: Path) -> dict[str, str]:
     }
 
 
+def _start_slow_job(server: LiveServer, *, rows: int, delay_s: float) -> dict[str, Any]:
+    """Submit a slow job to ``server`` and return once it is running and has rows out."""
+    params = {"rows": rows, "delay_s": delay_s, "fetch_rows": 10}
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        job = submit(client, export="slow_numbers", params=params, format="csv")
+        wait_for(client, job["id"], lambda j: j["state"] == "running" and j["rows"] > 0)
+    return job
+
+
 def test_two_workers_share_the_queue(
     server_factory: Callable[..., LiveServer], tmp_path: Path
 ) -> None:
@@ -369,14 +378,7 @@ def test_a_killed_worker_s_job_is_retried_or_failed(
 ) -> None:
     shared = {**_shared_queue(tmp_path), "EXPORTER_JOB_MAX_ATTEMPTS": str(max_attempts)}
     doomed = server_factory(**shared)
-    body = {
-        "export": "slow_numbers",
-        "params": {"rows": 150, "delay_s": 0.01, "fetch_rows": 10},
-        "format": "csv",
-    }
-    with httpx.Client(base_url=doomed.base_url, timeout=30) as client:
-        job = submit(client, **body)
-        wait_for(client, job["id"], lambda j: j["state"] == "running" and j["rows"] > 0)
+    job = _start_slow_job(doomed, rows=150, delay_s=0.01)
     doomed.process.send_signal(signal.SIGKILL)
     doomed.process.wait()
     partials = list((tmp_path / "shared-jobs").glob(".*.part"))
@@ -400,14 +402,7 @@ def test_a_restart_mid_job_requeues_it_without_using_an_attempt(
 ) -> None:
     shared = _shared_queue(tmp_path)
     first = server_factory(**shared)
-    body = {
-        "export": "slow_numbers",
-        "params": {"rows": 100, "delay_s": 0.02, "fetch_rows": 10},
-        "format": "csv",
-    }
-    with httpx.Client(base_url=first.base_url, timeout=30) as client:
-        job = submit(client, **body)
-        wait_for(client, job["id"], lambda j: j["state"] == "running" and j["rows"] > 0)
+    job = _start_slow_job(first, rows=100, delay_s=0.02)
     assert first.stop() == 0
     second = server_factory(**shared)
     with httpx.Client(base_url=second.base_url, timeout=30) as client:
