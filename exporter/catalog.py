@@ -19,6 +19,7 @@ from exporter.durations import parse_duration_s
 from exporter.errors import CatalogError, UnknownExport
 from exporter.param_types import PARAM_TYPES, ParamType, lookup_param_type
 from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
+from exporter.sizes import parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.
 RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes"})
@@ -27,7 +28,7 @@ _EXPORT_NAME = re.compile(r"\w[\w-]*")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIRECTIVE = re.compile(r"([A-Za-z_]+)\s*:\s*(.*)")
 _PARAM_DECLARATION = re.compile(r"(?P<name>\S+)\s+(?P<type>[^=]+?)\s*(?:=\s?(?P<default>.*))?")
-_KNOWN_DIRECTIVES = ("param", "statement_timeout")
+_KNOWN_DIRECTIVES = ("param", "statement_timeout", "max_rows", "max_bytes")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +74,10 @@ class ExportDefinition:
     body_line: int
     #: This export's own statement_timeout (``-- statement_timeout: 30s``); None: the setting's.
     statement_timeout_s: float | None = None
+    #: Caps on the output (``-- max_rows: 1000000``, ``-- max_bytes: 2GB``): an export that
+    #: goes past one is aborted, never cut short silently. None: no cap.
+    max_rows: int | None = None
+    max_bytes: int | None = None
     columns: tuple[Column, ...] = field(default=())
 
     def with_columns(self, columns: Sequence[Column]) -> ExportDefinition:
@@ -89,6 +94,8 @@ class ExportDefinition:
             "description": self.description,
             "parameters": [p.describe() for p in self.params],
             "columns": [c.describe() for c in self.columns],
+            "max_rows": self.max_rows,
+            "max_bytes": self.max_bytes,
         }
 
 
@@ -141,6 +148,7 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
     description: list[str] = []
     params: dict[str, ParamSpec] = {}
     statement_timeout_s: float | None = None
+    caps: dict[str, int] = {}
     body_start = len(lines)
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -163,6 +171,12 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
             except ValueError as exc:
                 raise CatalogError(path, index + 1, f"statement_timeout: {exc}") from None
             continue
+        if directive and directive.group(1) in ("max_rows", "max_bytes"):
+            cap = directive.group(1)
+            if cap in caps:
+                raise CatalogError(path, index + 1, f"{cap} declared twice")
+            caps[cap] = _parse_cap(cap, directive.group(2), path, index + 1)
+            continue
         if directive:
             _reject_misspelt_directive(directive.group(1), path, index + 1)
         if comment:
@@ -184,7 +198,20 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
         copy_sql=copy_sql,
         body_line=body_line,
         statement_timeout_s=statement_timeout_s,
+        max_rows=caps.get("max_rows"),
+        max_bytes=caps.get("max_bytes"),
     )
+
+
+def _parse_cap(cap: str, text: str, path: Path, line: int) -> int:
+    try:
+        value = parse_size_bytes(text) if cap == "max_bytes" else int(text.strip().replace("_", ""))
+    except ValueError as exc:
+        reason = str(exc) if cap == "max_bytes" else f"not a whole number: {text.strip()!r}"
+        raise CatalogError(path, line, f"{cap}: {reason}") from None
+    if value <= 0:
+        raise CatalogError(path, line, f"{cap}: must be positive")
+    return value
 
 
 def _parse_param(declaration: str, path: Path, line: int) -> ParamSpec:

@@ -110,3 +110,83 @@ class JobFileUnavailable(ExporterError):
         self.job_id = job_id
         self.reason = reason
         self.gone = gone
+
+
+class KeysFileError(ConfigError):
+    """The API keys file is malformed; names the file, line and field."""
+
+    def __init__(self, path: Path | str, line: int | None, field: str, reason: str) -> None:
+        ExporterError.__init__(
+            self, f"{path}:{line}: {field}: {reason}" if line else f"{path}: {field}: {reason}"
+        )
+        self.name = field
+        self.reason = reason
+        self.path = str(path)
+        self.line = line
+
+
+class NotAuthenticated(ExporterError):
+    """The request carries no usable API key.
+
+    ``invalid_token``: a key was sent but is unknown or wrong; ``malformed``: the credentials
+    header is not one we read. Neither says which part of a presented key was wrong.
+    """
+
+    def __init__(
+        self, reason: str, *, invalid_token: bool = False, malformed: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.invalid_token = invalid_token
+        self.malformed = malformed
+
+
+class ExportForbidden(ExporterError):
+    """The API key may not use this export."""
+
+    def __init__(self, key_id: str, export: str) -> None:
+        super().__init__(f"API key {key_id!r} may not use export {export!r}")
+        self.key_id = key_id
+        self.export = export
+
+
+class RateLimited(ExporterError):
+    """The API key sent more requests than its rate allows."""
+
+    def __init__(self, key_id: str, requests_per_minute: int, retry_after_s: int) -> None:
+        super().__init__(
+            f"API key {key_id!r} is limited to {requests_per_minute} requests per minute; "
+            f"retry in {retry_after_s} s"
+        )
+        self.key_id = key_id
+        self.requests_per_minute = requests_per_minute
+        self.retry_after_s = retry_after_s
+
+
+class TooManyConcurrentExports(ExporterError):
+    """The API key already runs as many exports as it may at once."""
+
+    def __init__(self, key_id: str, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"API key {key_id!r} already runs {limit} exports at once (its limit)")
+        self.key_id = key_id
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+class ServerBusy(ExporterError):
+    """This replica already runs as many exports as it may at once."""
+
+    def __init__(self, limit: int, retry_after_s: int) -> None:
+        super().__init__(f"the server already runs {limit} exports at once (its limit)")
+        self.limit = limit
+        self.retry_after_s = retry_after_s
+
+
+class ExportCapExceeded(ExporterError):
+    """The export produced more than its declared ``max_rows`` or ``max_bytes``."""
+
+    def __init__(self, export: str, cap: str, limit: int) -> None:
+        super().__init__(f"export {export!r} exceeded its {cap} of {limit:,}")
+        self.export = export
+        self.cap = cap
+        self.limit = limit

@@ -9,6 +9,7 @@ from anyio import CapacityLimiter, to_thread
 
 from exporter.columns import Row
 from exporter.encoders import Encoder
+from exporter.errors import ExportCapExceeded
 
 
 @dataclass(slots=True)
@@ -18,6 +19,27 @@ class StreamStats:
     rows: int = 0
     bytes: int = 0
     complete: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OutputCaps:
+    """An export's declared ``max_rows`` / ``max_bytes`` (None: no cap)."""
+
+    export: str
+    max_rows: int | None = None
+    max_bytes: int | None = None
+
+    def check(self, stats: StreamStats) -> None:
+        """Raise ``ExportCapExceeded`` if ``stats`` (counted before the bytes go out) are past
+        a cap, so the chunk that would cross it is never written."""
+        if self.max_rows is not None and stats.rows > self.max_rows:
+            raise ExportCapExceeded(self.export, "max_rows", self.max_rows)
+        self.check_bytes(stats.bytes)
+
+    def check_bytes(self, total_bytes: int) -> None:
+        """Raise ``ExportCapExceeded`` if ``total_bytes`` is past ``max_bytes``."""
+        if self.max_bytes is not None and total_bytes > self.max_bytes:
+            raise ExportCapExceeded(self.export, "max_bytes", self.max_bytes)
 
 
 async def encode_batches(

@@ -9,20 +9,22 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
 import asyncpg
 
+from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
 from exporter.copy_plans import COPY_PLANS
 from exporter.db import CopyOut, SessionLimits, create_pool, open_copy, open_rows, session_settings
 from exporter.describe import describe_catalog
 from exporter.encoders import Format
-from exporter.errors import ConfigError
+from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
+from exporter.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.params import Bounds, ExportRequest, bind_request
-from exporter.pipeline import StreamStats, encode_batches
+from exporter.pipeline import OutputCaps, StreamStats, encode_batches
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
@@ -41,6 +43,9 @@ class ExportService:
     pool: asyncpg.Pool
     catalog: Catalog
     encode_limiter: anyio.CapacityLimiter
+    #: Exports running on this replica, in total and per API key (``take_export_slot``).
+    replica_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
+    key_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
@@ -135,6 +140,29 @@ class ExportService:
             idle_in_transaction_timeout_s=s.client_write_timeout_s + IDLE_IN_TRANSACTION_MARGIN_S,
         )
 
+    def take_export_slot(self, api_key: ApiKey | None) -> Slot:
+        """A place for one more export on this replica, counted for ``api_key`` too (None: no
+        key, authentication off). Release it when the export ends, however it ends.
+
+        Raises ``TooManyConcurrentExports`` when the key runs its limit already, ``ServerBusy``
+        when the replica does. Counting is per process: N replicas allow N times as many.
+        """
+        key_slot: Slot | None = None
+        if api_key is not None:
+            taken = self.key_exports.try_acquire(api_key.key_id, api_key.concurrent_exports)
+            if isinstance(taken, RetryAfter):
+                raise TooManyConcurrentExports(
+                    api_key.key_id, api_key.concurrent_exports, taken.seconds
+                )
+            key_slot = taken
+        limit = self.settings.replica_export_limit
+        replica_slot = self.replica_exports.try_acquire(None, limit)
+        if isinstance(replica_slot, RetryAfter):
+            if key_slot is not None:
+                key_slot.release()
+            raise ServerBusy(limit, replica_slot.seconds)
+        return replica_slot if key_slot is None else Slot.joined(replica_slot, key_slot)
+
     def bind(self, export_name: str, items: Iterable[tuple[str, str]]) -> ExportRequest:
         """Look up ``export_name`` and validate the request items against it."""
         return bind_request(self.catalog.get_export(export_name), items, self.bounds)
@@ -149,10 +177,15 @@ class ExportService:
         chunk at a time, each awaited). The connection is released when the block exits.
 
         CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python), unless
-        the request sets ``fetch_rows``, which asks for the cursor path.
+        the request sets ``fetch_rows``, which asks for the cursor path, or the export declares
+        ``max_rows``: COPY reports its row count only at the end, the cursor after each batch.
+        Output past the export's ``max_rows``/``max_bytes`` raises ``ExportCapExceeded``
+        before the chunk that crosses the cap is written.
         """
         export = request.export
-        plan = None if request.fetch_rows_given else COPY_PLANS.get(output.name)
+        caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
+        use_cursor = request.fetch_rows_given or export.max_rows is not None
+        plan = None if use_cursor else COPY_PLANS.get(output.name)
         if plan is not None:
             async with open_copy(
                 self.pool,
@@ -162,7 +195,7 @@ class ExportService:
                 options=plan.options,
                 limits=self.session_limits(export, whole_statement=True),
             ) as copy:
-                yield partial(_pump_copy, copy, request.chunk_bytes, stats)
+                yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
             return
         encoder = output.create_encoder(
             export.columns, parquet_row_group_rows=self.settings.parquet_row_group_rows
@@ -183,7 +216,7 @@ class ExportService:
                 encode_limiter=self.encode_limiter,
             )
             try:
-                yield partial(_pump_chunks, chunks)
+                yield partial(_pump_chunks, chunks, stats=stats, caps=caps)
             finally:
                 await chunks.aclose()
 
@@ -193,14 +226,24 @@ Pump = Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
 
 
 async def _pump_chunks(
-    chunks: AsyncIterator[bytes], write: Callable[[bytes], Awaitable[None]]
+    chunks: AsyncIterator[bytes],
+    write: Callable[[bytes], Awaitable[None]],
+    *,
+    stats: StreamStats,
+    caps: OutputCaps,
 ) -> None:
     async for chunk in chunks:
+        caps.check(stats)  # the counts already include this chunk
         await write(chunk)
 
 
 async def _pump_copy(
-    copy: CopyOut, chunk_bytes: int, stats: StreamStats, write: Callable[[bytes], Awaitable[None]]
+    copy: CopyOut,
+    chunk_bytes: int,
+    stats: StreamStats,
+    write: Callable[[bytes], Awaitable[None]],
+    *,
+    caps: OutputCaps | None = None,
 ) -> None:
     """COPY output into ``write``, in chunks of about ``chunk_bytes``.
 
@@ -216,6 +259,8 @@ async def _pump_copy(
         if pending:
             chunk = bytes(pending)
             pending.clear()
+            if caps is not None:
+                caps.check_bytes(stats.bytes + len(chunk))
             stats.bytes += len(chunk)
             await write(chunk)
 

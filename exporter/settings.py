@@ -29,6 +29,18 @@ def _parse_optional_str(raw: str) -> str | None:
     return raw or None
 
 
+def _parse_optional_int(raw: str) -> int | None:
+    return _parse_int(raw) if raw else None
+
+
+def _parse_optional_path(raw: str) -> Path | None:
+    return Path(raw) if raw else None
+
+
+#: ``EXPORTER_AUTH`` values: on when keys are configured (auto), always, or never.
+AUTH_MODES = ("auto", "on", "off")
+
+
 def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
     return field(default=default, metadata={"env": env, "help": help, "parse": parse})
 
@@ -196,6 +208,50 @@ class Settings:
         "starts at once).",
         parse_duration_s,
     )
+    auth: str = _setting(
+        "auto",
+        "EXPORTER_AUTH",
+        "API key authentication: auto (on when keys are configured), on, or off. auto without "
+        "keys is off only on the embedded demo; with DATABASE_URL the service refuses to start.",
+        str.lower,
+    )
+    keys_file: Path | None = _setting(
+        None,
+        "EXPORTER_KEYS_FILE",
+        "TOML file of API keys (`exporter keys new` prints entries for it).",
+        _parse_optional_path,
+    )
+    api_key_sha256: str | None = _setting(
+        None,
+        "EXPORTER_API_KEY_SHA256",
+        "One more API key, as '<key id>:<sha256 hex of the token>' (all exports, default limits).",
+        _parse_optional_str,
+    )
+    key_requests_per_minute: int = _setting(
+        120,
+        "EXPORTER_KEY_REQUESTS_PER_MINUTE",
+        "Requests a key may make per minute (token bucket), unless its entry sets its own.",
+        _parse_int,
+    )
+    key_burst: int = _setting(
+        20,
+        "EXPORTER_KEY_BURST",
+        "Requests a key may make at once before the per-minute rate applies (bucket size).",
+        _parse_int,
+    )
+    key_concurrent_exports: int = _setting(
+        4,
+        "EXPORTER_KEY_CONCURRENT_EXPORTS",
+        "Exports a key may run at once on one replica, unless its entry sets its own.",
+        _parse_int,
+    )
+    max_concurrent_exports: int | None = _setting(
+        None,
+        "EXPORTER_MAX_CONCURRENT_EXPORTS",
+        "Exports one replica runs at once, over all keys; beyond it 503. Unset: "
+        "EXPORTER_POOL_MAX_SIZE.",
+        _parse_optional_int,
+    )
     demo_orders: int = _setting(
         1_000_000,
         "EXPORTER_DEMO_ORDERS",
@@ -215,6 +271,9 @@ class Settings:
             "pool_max_size",
             "encode_threads",
             "job_max_attempts",
+            "key_requests_per_minute",
+            "key_burst",
+            "key_concurrent_exports",
         )
         for name in positive:
             if getattr(self, name) <= 0:
@@ -239,6 +298,10 @@ class Settings:
             raise ConfigError("job_heartbeat_s", "must be at most a third of job_lease_s")
         if not _IDENTIFIER.fullmatch(self.jobs_schema):
             raise ConfigError("jobs_schema", "must be a plain lower-case SQL identifier")
+        if self.max_concurrent_exports is not None and self.max_concurrent_exports <= 0:
+            raise ConfigError("max_concurrent_exports", "must be a positive integer (or unset)")
+        if self.auth not in AUTH_MODES:
+            raise ConfigError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:
@@ -247,6 +310,11 @@ class Settings:
             raise ConfigError(
                 "chunk_bytes", f"must not exceed chunk_bytes_max={self.chunk_bytes_max}"
             )
+
+    @property
+    def replica_export_limit(self) -> int:
+        """Exports this process runs at once (``max_concurrent_exports``, else the pool size)."""
+        return self.max_concurrent_exports or self.pool_max_size
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Settings:

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from exporter import service as service_module
-from exporter.pipeline import StreamStats
+from exporter.errors import ExportCapExceeded
+from exporter.pipeline import OutputCaps, StreamStats
 
 
 @dataclass
@@ -22,7 +23,9 @@ class FakeCopy:
         return 4242
 
 
-async def pump(pieces: list[bytes], chunk_bytes: int) -> tuple[list[bytes], StreamStats]:
+async def pump(
+    pieces: list[bytes], chunk_bytes: int, caps: OutputCaps | None = None
+) -> tuple[list[bytes], StreamStats]:
     written: list[bytes] = []
     stats = StreamStats()
 
@@ -30,7 +33,7 @@ async def pump(pieces: list[bytes], chunk_bytes: int) -> tuple[list[bytes], Stre
         written.append(chunk)
 
     copy: Any = FakeCopy(pieces)
-    await service_module._pump_copy(copy, chunk_bytes, stats, write)
+    await service_module._pump_copy(copy, chunk_bytes, stats, write, caps=caps)
     return written, stats
 
 
@@ -50,3 +53,19 @@ async def test_pieces_that_waited_too_long_go_out(monkeypatch: pytest.MonkeyPatc
     pieces = [b"a\n", b"b\n", b"c\n"]
     written, _ = await pump(pieces, chunk_bytes=1 << 20)
     assert written == pieces
+
+
+async def test_a_chunk_that_would_cross_max_bytes_is_not_written() -> None:
+    pieces = [b"h\n"] + [b"x" * 999 + b"\n"] * 100
+    caps = OutputCaps("t", max_bytes=50_000)
+    written: list[bytes] = []
+
+    async def write(chunk: bytes) -> None:
+        written.append(chunk)
+
+    copy: Any = FakeCopy(pieces)
+    with pytest.raises(ExportCapExceeded):
+        await service_module._pump_copy(copy, 10_000, StreamStats(), write, caps=caps)
+    assert 40_000 < sum(map(len, written)) <= 50_000
+    _, stats = await pump(pieces[:40], chunk_bytes=10_000, caps=caps)
+    assert stats.complete and stats.bytes == 2 + 39 * 1000

@@ -36,9 +36,20 @@ def test_reads_the_environment_with_units() -> None:
         ({"EXPORTER_FETCH_ROWS": "200000"}, "fetch_rows"),
         ({"EXPORTER_POOL_MIN_SIZE": "20"}, "pool_min_size"),
         ({"EXPORTER_CLIENT_WRITE_TIMEOUT": "0"}, "client_write_timeout_s"),
+        ({"EXPORTER_AUTH": "maybe"}, "auth"),
+        ({"EXPORTER_KEY_BURST": "0"}, "key_burst"),
+        ({"EXPORTER_KEY_CONCURRENT_EXPORTS": "-1"}, "key_concurrent_exports"),
+        ({"EXPORTER_MAX_CONCURRENT_EXPORTS": "0"}, "max_concurrent_exports"),
     ],
 )
 def test_rejects_unusable_values_naming_the_setting(environ: dict[str, str], name: str) -> None:
     with pytest.raises(ConfigError) as caught:
         Settings.from_env(environ)
     assert caught.value.name == name
+
+
+def test_the_replica_export_limit_defaults_to_the_pool_size() -> None:
+    assert Settings.from_env({"EXPORTER_POOL_MAX_SIZE": "7"}).replica_export_limit == 7
+    both = {"EXPORTER_POOL_MAX_SIZE": "7", "EXPORTER_MAX_CONCURRENT_EXPORTS": "3"}
+    assert Settings.from_env(both).replica_export_limit == 3
+    assert Settings.from_env({"EXPORTER_AUTH": "OFF"}).auth == "off"
