@@ -1,5 +1,5 @@
 """The ``exporter`` command: ``serve`` the HTTP API, ``export`` to a file, drive ``jobs``,
-list ``settings``."""
+make API ``keys``, list ``settings``."""
 
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from exporter.auth import (
+    KEY_ID,
+    Authenticator,
+    keys_file_entry,
+    load_authenticator,
+    new_token,
+    token_sha256,
+)
 from exporter.catalog import load_catalog
 from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command
@@ -32,6 +40,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("settings", help="list the settings, their variables and defaults")
     export_command.add_parser(commands)
     jobs_command.add_parser(commands)
+    keys = commands.add_parser("keys", help="API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    new_key = key_commands.add_parser(
+        "new", help="make a key: print its token (once) and the keys file entry"
+    )
+    new_key.add_argument("--id", required=True, dest="key_id", help=f"key id ({KEY_ID.pattern})")
+    new_key.add_argument(
+        "--exports",
+        default="*",
+        help="comma-separated export names or globs the key may use (default: all)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
@@ -44,17 +63,44 @@ def main(argv: Sequence[str] | None = None) -> int:
         for env, default, help_text in describe_settings():
             print(f"{env}={default}\n    {help_text}")
         return 0
+    if args.command == "keys":
+        return _new_key(args.key_id, args.exports)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = Settings.from_env(os.environ, **overrides)
         load_catalog(settings.sql_dir)  # fail fast, before any server starts
+        authenticator = load_authenticator(settings, embedded_demo=settings.database_url is None)
     except ExporterError as exc:
         print(f"exporter: {exc}", file=sys.stderr)
         return 2
-    return serve_forever(settings)
+    return serve_forever(settings, authenticator)
 
 
-def serve_forever(settings: Settings) -> int:
+def _new_key(key_id: str, exports: str) -> int:
+    patterns = [pattern.strip() for pattern in exports.split(",") if pattern.strip()]
+    if not KEY_ID.fullmatch(key_id) or not patterns:
+        print(
+            f"exporter: key id must match {KEY_ID.pattern}; --exports must name at least one",
+            file=sys.stderr,
+        )
+        return 2
+    token = new_token(key_id)
+    print(
+        "# The token, shown this once (only its SHA-256 is kept); give it to the client:\n"
+        f"{token}\n"
+        "# Append to the keys file (EXPORTER_KEYS_FILE):\n"
+        f"{keys_file_entry(key_id, token, patterns)}",
+        end="",
+    )
+    if patterns == ["*"]:
+        print(
+            "# Or, as the one key in the environment:\n"
+            f"EXPORTER_API_KEY_SHA256={key_id}:{token_sha256(token).hex()}"
+        )
+    return 0
+
+
+def serve_forever(settings: Settings, authenticator: Authenticator) -> int:
     """Run the service until SIGINT/SIGTERM, on the embedded PostgreSQL if no URL is set."""
     import uvicorn
 
@@ -77,7 +123,11 @@ def serve_forever(settings: Settings) -> int:
     embedded_dir = embedded.pgdata if embedded else None
     try:
         uvicorn.run(
-            create_app(settings, on_ready=lambda _: _print_welcome(settings, embedded_dir)),
+            create_app(
+                settings,
+                on_ready=lambda _: _print_welcome(settings, embedded_dir, authenticator),
+                authenticator=authenticator,
+            ),
             host=settings.host,
             port=settings.port,
             log_level="info",
@@ -108,11 +158,18 @@ async def _ensure_demo(url: str, settings: Settings) -> None:
         await conn.close()
 
 
-def _print_welcome(settings: Settings, embedded_dir: Path | None) -> None:
+def _print_welcome(
+    settings: Settings, embedded_dir: Path | None, authenticator: Authenticator
+) -> None:
     base = f"http://{settings.host}:{settings.port}"
     where = f"embedded PostgreSQL in {embedded_dir}" if embedded_dir else "DATABASE_URL"
+    access = (
+        f"API keys required ({len(authenticator.keys)}): 'Authorization: Bearer <key>'"
+        if authenticator.enabled
+        else "authentication OFF"
+    )
     print(
-        f"\nexporter on {base} (database: {where})\n"
+        f"\nexporter on {base} (database: {where}; {access})\n"
         f"  {base}/docs                          API documentation\n"
         f"  {base}/exports                       the catalog\n"
         f"  {base}/exports/orders?format=csv     a CSV download\n"

@@ -153,7 +153,11 @@ class LiveServer:
 def start_server(
     database_url: str, catalog_dir: Path, log_dir: Path, **env_overrides: str
 ) -> LiveServer:
-    """Start ``exporter serve`` and wait until /healthz answers."""
+    """Start ``exporter serve`` and wait until /healthz answers.
+
+    Authentication is off unless ``env_overrides`` turns it on (``EXPORTER_AUTH``,
+    ``EXPORTER_KEYS_FILE``): most tests are about streaming, not keys.
+    """
     port = _free_port()
     log_path = log_dir / f"server-{port}.log"
     env = {
@@ -166,6 +170,7 @@ def start_server(
         # test's jobs; tests of several workers sharing a queue pass the same values.
         "EXPORTER_JOBS_SCHEMA": f"jobs_{port}",
         "EXPORTER_JOBS_DIR": str(log_dir / f"jobs-{port}"),
+        "EXPORTER_AUTH": "off",
         **env_overrides,
     }
     with log_path.open("wb") as log_file:

@@ -45,6 +45,8 @@ def exporter_spec(
         "DATABASE_URL": database_url,
         "EXPORTER_SQL_DIR": str(sql_dir),
         "EXPORTER_APPLICATION_NAME": application_name,
+        # The benchmark measures streaming: no keys, no per-key rate limit in the way.
+        "EXPORTER_AUTH": "off",
         **(settings or {}),
     }
     argv = [str(EXPORTER_BIN), "serve", "--host", "127.0.0.1", "--port", "{port}"]

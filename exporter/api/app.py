@@ -2,18 +2,42 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 from fastapi import FastAPI
+from starlette.middleware import Middleware
 
 import exporter
+from exporter.api.auth import AuthenticationMiddleware, declare_security
 from exporter.api.jobs import router as jobs_router
+from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.routes import build_router
+from exporter.auth import Authenticator, load_authenticator
+from exporter.catalog import Catalog
 from exporter.jobs import JobStore, JobWorker
+from exporter.limits import RateLimiter
 from exporter.service import ExportService
 from exporter.settings import Settings
+
+log = logging.getLogger("exporter")
+
+
+class ExporterApp(FastAPI):
+    """FastAPI whose OpenAPI document declares the API key schemes when keys are required."""
+
+    def __init__(self, *, authenticator: Authenticator, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.authenticator = authenticator
+
+    def openapi(self) -> dict[str, Any]:
+        schema = super().openapi()
+        if self.authenticator.enabled:
+            declare_security(schema)  # idempotent: the schema is cached and reused
+        return schema
 
 
 def create_app(
@@ -21,12 +45,17 @@ def create_app(
     *,
     service: ExportService | None = None,
     on_ready: Callable[[ExportService], None] | None = None,
+    authenticator: Authenticator | None = None,
 ) -> FastAPI:
     """The ASGI app. Connects, loads and describes the catalog at start-up (in the lifespan).
 
     ``service`` lets a caller that already started one hand it in; ``on_ready`` runs once the
-    service is up (the CLI prints where to go).
+    service is up (the CLI prints where to go). ``authenticator`` defaults to the one the
+    settings describe (as on a real database: no keys and no ``EXPORTER_AUTH=off`` is an
+    error).
     """
+    if authenticator is None:
+        authenticator = load_authenticator(settings, embedded_demo=False)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,6 +79,7 @@ def create_app(
         app.include_router(build_router(running.catalog))
         app.include_router(jobs_router)
         app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
+        _log_authentication(authenticator, running.catalog)
         if on_ready is not None:
             on_ready(running)
         try:
@@ -65,7 +95,8 @@ def create_app(
             if owned:
                 await running.close(timeout_s=settings.shutdown_grace_s + 5)
 
-    return FastAPI(
+    return ExporterApp(
+        authenticator=authenticator,
         title="exporter",
         version=exporter.__version__,
         description=(
@@ -73,4 +104,26 @@ def create_app(
             "Each export is a named SQL file with typed parameters."
         ),
         lifespan=lifespan,
+        # Outermost first: the key is known before its rate is counted.
+        middleware=[
+            Middleware(AuthenticationMiddleware, authenticator=authenticator),
+            Middleware(RateLimitMiddleware, limiter=RateLimiter()),
+        ],
     )
+
+
+def _log_authentication(authenticator: Authenticator, catalog: Catalog) -> None:
+    if not authenticator.enabled:
+        log.warning(
+            "authentication is OFF (%s): every client may use every export",
+            authenticator.off_reason,
+        )
+        return
+    log.info("authentication on: %d API key(s)", len(authenticator.keys))
+    for key in authenticator.keys.values():
+        if not any(key.may_use(name) for name in catalog):
+            log.warning(
+                "API key %r may use no export: its patterns %s match none",
+                key.key_id,
+                list(key.exports),
+            )

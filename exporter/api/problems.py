@@ -12,9 +12,14 @@ from exporter.errors import (
     DatabaseUnavailable,
     EncodingFailed,
     ExporterError,
+    ExportForbidden,
     InvalidParameter,
     JobFileUnavailable,
+    NotAuthenticated,
     QueryFailed,
+    RateLimited,
+    ServerBusy,
+    TooManyConcurrentExports,
     UnknownExport,
     UnknownJob,
     UnsupportedFormat,
@@ -23,6 +28,8 @@ from exporter.errors import (
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 #: Problem types are URNs: stable identifiers to switch on, documented in the README.
 _TYPE_BASE = "urn:exporter:problem:"
+#: RFC 6750's challenge; ``error`` says why a presented key was refused.
+_REALM = 'Bearer realm="exporter"'
 
 
 def problem_response(
@@ -44,6 +51,37 @@ def problem_response(
 
 def response_for_error(exc: ExporterError) -> Response:
     """The HTTP answer for an error raised before the first byte of a response."""
+    if isinstance(exc, NotAuthenticated):
+        challenge = _REALM
+        if exc.invalid_token:
+            challenge += ', error="invalid_token"'
+        elif exc.malformed:
+            challenge += ', error="invalid_request"'
+        return problem_response(
+            401, "Unauthorized", exc.reason, slug="unauthorized",
+            headers={"WWW-Authenticate": challenge},
+        )  # fmt: skip
+    if isinstance(exc, ExportForbidden):
+        return problem_response(
+            403, "Export not allowed", str(exc), slug="export-forbidden",
+            key_id=exc.key_id, export=exc.export,
+        )  # fmt: skip
+    if isinstance(exc, RateLimited):
+        return problem_response(
+            429, "Rate limit exceeded", str(exc), slug="rate-limited",
+            headers={"Retry-After": str(exc.retry_after_s)},
+            requests_per_minute=exc.requests_per_minute,
+        )  # fmt: skip
+    if isinstance(exc, TooManyConcurrentExports):
+        return problem_response(
+            429, "Too many concurrent exports", str(exc), slug="too-many-concurrent-exports",
+            headers={"Retry-After": str(exc.retry_after_s)}, limit=exc.limit,
+        )  # fmt: skip
+    if isinstance(exc, ServerBusy):
+        return problem_response(
+            503, "Server busy", str(exc), slug="server-busy",
+            headers={"Retry-After": str(exc.retry_after_s)}, limit=exc.limit,
+        )  # fmt: skip
     if isinstance(exc, UnknownExport):
         return problem_response(
             404, "Unknown export", str(exc), slug="unknown-export",

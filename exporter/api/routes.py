@@ -8,12 +8,13 @@ import orjson
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
 from exporter.api.problems import response_for_error
 from exporter.api.streaming import ExportResponse
 from exporter.catalog import Catalog, ExportDefinition
 from exporter.encoders import FORMATS
-from exporter.errors import ExporterError
+from exporter.errors import ExporterError, UnknownExport
 from exporter.param_types import ParamType
 from exporter.service import ExportService
 
@@ -40,10 +41,16 @@ def build_router(catalog: Catalog) -> APIRouter:
     """Routes for ``catalog``: each export gets its own documented path."""
     router = APIRouter()
 
-    @router.get("/exports", summary="List the exports", tags=["exports"])
+    @router.get("/exports", summary="List the exports this API key may use", tags=["exports"])
     async def list_exports(request: Request) -> Response:
         service: ExportService = request.app.state.service
-        listing = {"exports": [export.describe() for export in service.catalog.values()]}
+        listing = {
+            "exports": [
+                export.describe()
+                for export in service.catalog.values()
+                if may_use_export(request, export.name)
+            ]
+        }
         return Response(orjson.dumps(listing), media_type="application/json")
 
     for export in catalog.values():
@@ -109,8 +116,14 @@ def _stream_route(export_name: str) -> Any:
 def _start_stream(export_name: str, request: Request) -> Response:
     service: ExportService = request.app.state.service
     try:
+        # Before the lookup: a key learns nothing about exports it may not use, not even
+        # whether they exist.
+        require_export_allowed(request, export_name)
         export_request = service.bind(export_name, request.query_params.multi_items())
         output = choose_format(export_request.format_name, request.headers.get("accept"))
+    except UnknownExport as exc:
+        known = [name for name in exc.known if may_use_export(request, name)]
+        return response_for_error(UnknownExport(exc.name, known))
     except ExporterError as exc:
         return response_for_error(exc)
     filename = download_filename(export_name, output)
@@ -120,7 +133,7 @@ def _start_stream(export_name: str, request: Request) -> Response:
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }
-    return ExportResponse(service, export_request, output, headers)
+    return ExportResponse(service, export_request, output, headers, api_key=api_key_of(request))
 
 
 def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
@@ -159,10 +172,14 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
                 "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
                             for f in FORMATS.values()},
             },
+            "403": {"description": "The API key may not use this export (problem+json)"},
             "404": {"description": "Unknown export (problem+json)"},
             "406": {"description": "Unsupported format (problem+json)"},
             "422": {"description": "Invalid parameter (problem+json)"},
-            "503": {"description": "Database unavailable; see Retry-After (problem+json)"},
+            "429": {"description": "The API key's request rate or concurrent exports are used "
+                                   "up; see Retry-After (problem+json)"},
+            "503": {"description": "Database unavailable or the server runs its maximum of "
+                                   "exports; see Retry-After (problem+json)"},
         },
     }  # fmt: skip
 

@@ -19,8 +19,10 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from exporter.api.problems import response_for_error
+from exporter.auth import ApiKey
 from exporter.encoders import Format
 from exporter.errors import ExporterError
+from exporter.limits import Slot
 from exporter.params import ExportRequest
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService, Pump
@@ -45,8 +47,11 @@ class ExportResponse(Response):
         request: ExportRequest,
         output: Format,
         headers: dict[str, str],
+        *,
+        api_key: ApiKey | None = None,
     ) -> None:
         self.service = service
+        self.api_key = api_key
         self.request = request
         self.output = output
         self.export_headers = headers
@@ -74,8 +79,11 @@ class ExportResponse(Response):
 
     async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            async with self.service.open_stream(self.request, self.output, self.stats) as pump:
-                await self._stream(pump, send)
+            # The slot is taken here, inside the response, so that the `with` gives it back
+            # on every ending: completion, failure, disconnect (cancellation) and shutdown.
+            with self.service.take_export_slot(self.api_key) as slot:
+                async with self.service.open_stream(self.request, self.output, self.stats) as pump:
+                    await self._stream(pump, send, slot)
         except ExporterError as exc:
             if self.outcome != "not_started":
                 raise
@@ -83,7 +91,7 @@ class ExportResponse(Response):
             self.failure = exc
             await response_for_error(exc)(scope, receive, send)
 
-    async def _stream(self, pump: Pump, send: Send) -> None:
+    async def _stream(self, pump: Pump, send: Send, slot: Slot) -> None:
         settings = self.service.settings
         await send(
             {
@@ -105,6 +113,9 @@ class ExportResponse(Response):
         try:
             with anyio.fail_after(settings.max_export_duration_s or None) as deadline:
                 await pump(write)
+                # Give the slot back before the client can see the end: a client that starts
+                # its next export the moment this one ends must not find its own slot taken.
+                slot.release()
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             self.outcome = "completed"
         except TimeoutError as exc:
@@ -137,6 +148,7 @@ class ExportResponse(Response):
     def _log_outcome(self, duration_s: float) -> None:
         export = self.request.export.name
         fields = {
+            "key_id": self.api_key.key_id if self.api_key else None,
             "export": export,
             "format": self.output.name,
             "rows": self.stats.rows,
@@ -154,5 +166,7 @@ class ExportResponse(Response):
                 extra=fields,
                 exc_info=self.failure if self.outcome == "failed" else None,
             )
+        elif self.outcome == "rejected":
+            log.info("export %s rejected: %s", export, self.failure, extra=fields)
         else:
             log.info("export %s %s: %d rows", export, self.outcome, self.stats.rows, extra=fields)

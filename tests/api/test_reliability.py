@@ -132,7 +132,13 @@ def test_max_export_duration_aborts(server_factory: Callable[..., LiveServer]) -
 def test_pool_exhausted_answers_503_quickly_and_health_stays_fast(
     server_factory: Callable[..., LiveServer],
 ) -> None:
-    server = server_factory(EXPORTER_POOL_MAX_SIZE="1", EXPORTER_POOL_ACQUIRE_TIMEOUT="300ms")
+    # More exports allowed than connections: the second export waits for the pool (the
+    # default cap, the pool size, would refuse it at once with server-busy instead).
+    server = server_factory(
+        EXPORTER_POOL_MAX_SIZE="1",
+        EXPORTER_POOL_ACQUIRE_TIMEOUT="300ms",
+        EXPORTER_MAX_CONCURRENT_EXPORTS="2",
+    )
     with (
         httpx.Client(base_url=server.base_url, timeout=30) as client,
         client.stream(
