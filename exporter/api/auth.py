@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from exporter.api.problems import response_for_error
@@ -62,8 +62,9 @@ class AuthenticationMiddleware:
         await self.app(scope, receive, send)
 
 
-def api_key_of(request: Request) -> ApiKey | None:
-    """The request's API key; None when authentication is off (or on an open path)."""
+def api_key_of(request: HTTPConnection) -> ApiKey | None:
+    """The request's (or WebSocket's) API key; None when authentication is off (or on an
+    open path)."""
     state = request.scope.get("state", {})
     if "api_key" not in state:
         # Fail closed: without the middleware, None would read as "authentication off".
@@ -72,13 +73,13 @@ def api_key_of(request: Request) -> ApiKey | None:
     return key
 
 
-def may_use_export(request: Request, export_name: str) -> bool:
+def may_use_export(request: HTTPConnection, export_name: str) -> bool:
     """Whether the request's key may use ``export_name`` (always, with authentication off)."""
     key = api_key_of(request)
     return key is None or key.may_use(export_name)
 
 
-def require_export_allowed(request: Request, export_name: str) -> None:
+def require_export_allowed(request: HTTPConnection, export_name: str) -> None:
     """Raise ``ExportForbidden`` (403) unless the request's key may use ``export_name``."""
     key = api_key_of(request)
     if key is not None and not key.may_use(export_name):

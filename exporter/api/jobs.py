@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request, WebSocket
 from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
+from exporter.api.auth import api_key_of, require_export_allowed
 from exporter.api.negotiation import content_disposition
 from exporter.api.problems import response_for_error
 from exporter.compression import codec_named
@@ -45,8 +46,8 @@ def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = No
 
 def _owner(request: Request | WebSocket) -> str | None:
     """The API key the request authenticated with (None when authentication is off)."""
-    key = getattr(request.state, "api_key", None)
-    return getattr(key, "key_id", None)
+    key = api_key_of(request)
+    return key.key_id if key is not None else None
 
 
 async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
@@ -89,6 +90,7 @@ async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
     },
     responses={
         202: {"description": "Queued; Location names the job"},
+        403: {"description": "The API key may not use this export (problem+json)"},
         404: {"description": "Unknown export (problem+json)"},
         406: {"description": "Unsupported format (problem+json)"},
         422: {"description": "Invalid body or parameter (problem+json)"},
@@ -104,6 +106,7 @@ async def submit_job(request: Request) -> Response:
         except orjson.JSONDecodeError as exc:
             raise InvalidParameter("body", f"not valid JSON: {exc}") from None
         spec = parse_job_spec(body)
+        require_export_allowed(request, spec.export)  # 403, as for a stream
         service.bind(spec.export, spec.request_items())  # the streaming endpoint's checks
     except ExporterError as exc:
         return response_for_error(exc)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
+import json
+from typing import Any
 
 import httpx
 import pytest
+import websockets
 
 from tests.api.conftest import KEY_SPECS, bearer
 from tests.conftest import LiveServer
+from tests.jobs.waiting import finished, submit, wait_for
 
 CHALLENGE = 'Bearer realm="exporter"'
 
@@ -155,3 +160,45 @@ def test_no_secret_in_the_server_log(secured_server: LiveServer, tokens: dict[st
 def test_auth_off_is_announced_in_the_log(live_server: LiveServer) -> None:
     assert "authentication is OFF (EXPORTER_AUTH=off)" in live_server.log()
     assert httpx.get(live_server.base_url + "/exports", timeout=10).status_code == 200
+
+
+def test_jobs_need_a_key_that_may_use_the_export_and_stay_with_their_key(
+    secured_server: LiveServer, tokens: dict[str, str]
+) -> None:
+    base = secured_server.base_url
+    with (
+        httpx.Client(base_url=base, headers=bearer(tokens["full"]), timeout=30) as owner,
+        httpx.Client(base_url=base, headers=bearer(tokens["orders-only"]), timeout=30) as other,
+    ):
+        assert_problem(httpx.post(base + "/jobs", json={"export": "numbers"}), 401, "unauthorized")
+        forbidden = other.post("/jobs", json={"export": "numbers", "format": "csv"})
+        assert_problem(forbidden, 403, "export-forbidden")
+        job = submit(owner, export="numbers", params={"rows": 10}, format="csv")
+        done = wait_for(owner, job["id"], finished)
+        assert done["state"] == "succeeded", done
+        assert owner.get(f"/jobs/{job['id']}/download").text.count("\n") == 11
+        assert [j["id"] for j in owner.get("/jobs").json()["jobs"]] == [job["id"]]
+        assert other.get("/jobs").json()["jobs"] == []
+        for path in (f"/jobs/{job['id']}", f"/jobs/{job['id']}/download"):
+            assert_problem(other.get(path), 404, "unknown-job")
+
+
+def test_job_websockets_need_a_key_too(secured_server: LiveServer, tokens: dict[str, str]) -> None:
+    with httpx.Client(
+        base_url=secured_server.base_url, headers=bearer(tokens["full"]), timeout=30
+    ) as owner:
+        job = submit(owner, export="numbers", params={"rows": 10}, format="csv")
+        wait_for(owner, job["id"], finished)
+    url = secured_server.base_url.replace("http://", "ws://") + f"/jobs/{job['id']}/events"
+
+    async def watch(headers: dict[str, str]) -> str | int:
+        try:
+            async with websockets.connect(url, additional_headers=headers) as socket:
+                message: dict[str, Any] = json.loads(await socket.recv())
+                return str(message["job"]["state"])
+        except websockets.exceptions.InvalidStatus as exc:
+            return int(exc.response.status_code)
+
+    assert asyncio.run(watch({})) == 403  # closed before the handshake: no key
+    assert asyncio.run(watch(bearer(tokens["full"] + "x"))) == 403
+    assert asyncio.run(watch(bearer(tokens["full"]))) == "succeeded"
