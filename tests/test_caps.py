@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +107,18 @@ async def test_output_past_max_bytes_aborts_before_crossing_it(
     # COPY hands over whole socket reads: its first piece may already cross the cap.
     assert len(written) <= 64 * 1024
     assert not stats.complete
+
+
+def test_the_command_line_export_enforces_the_caps_too(
+    database_url: str, catalog_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "capped.csv"
+    env = {**os.environ, "DATABASE_URL": database_url, "EXPORTER_SQL_DIR": str(catalog_dir)}
+    result = subprocess.run(
+        [sys.executable, "-m", "exporter.cli", "export", "capped_rows", "-p", "rows=1001",
+         "-o", str(target)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "exceeded its max_rows of 1,000" in result.stderr
+    assert not target.exists()

@@ -14,6 +14,7 @@ import pytest
 from tests.api.conftest import bearer
 from tests.api.test_auth import assert_problem
 from tests.conftest import LiveServer
+from tests.jobs.waiting import finished, submit, wait_for
 
 #: About 3 s of slowly produced rows: long enough for every other request to arrive meanwhile.
 SLOW_EXPORT = "/exports/slow_numbers?rows=150&delay_s=0.02&fetch_rows=10"
@@ -199,3 +200,13 @@ def test_output_caps_abort_the_transfer_visibly(live_server: LiveServer) -> None
     log = live_server.log()
     assert "export 'capped_rows' exceeded its max_rows of 1,000" in log
     assert "export 'capped_bytes' exceeded its max_bytes of 65,536" in log
+
+
+def test_a_job_past_a_cap_fails_and_leaves_no_file(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
+        job = submit(client, export="capped_rows", params={"rows": 1001}, format="csv")
+        done = wait_for(client, job["id"], finished)
+        assert done["state"] == "failed", done
+        assert "exceeded its max_rows of 1,000" in done["error"]
+        assert done["attempts"] == 1  # not retried: it would cross the cap again
+        assert client.get(f"/jobs/{job['id']}/download").status_code == 409
