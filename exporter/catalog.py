@@ -1,7 +1,7 @@
 """Export definitions: parse and validate the ``sql/exports/*.sql`` files.
 
 One file is one export, named after its stem. Leading ``--`` comment lines hold a description
-and ``-- param: <name> <type> [= <default>]`` declarations; the body uses ``:name``
+and ``-- param: <name> <type> [sensitive] [= <default>]`` declarations; the body uses ``:name``
 placeholders, rewritten here into ``$n::type`` bind parameters.
 """
 
@@ -28,6 +28,10 @@ _EXPORT_NAME = re.compile(r"\w[\w-]*")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DIRECTIVE = re.compile(r"([A-Za-z_]+)\s*:\s*(.*)")
 _PARAM_DECLARATION = re.compile(r"(?P<name>\S+)\s+(?P<type>[^=]+?)\s*(?:=\s?(?P<default>.*))?")
+#: The flag after the type: the value is a secret (a token, a personal id) and never logged.
+_SENSITIVE_FLAG = re.compile(r"\s+sensitive\Z", re.IGNORECASE)
+#: What a sensitive value, or its default, shows wherever the value itself must not appear.
+REDACTED = "[redacted]"
 _KNOWN_DIRECTIVES = ("param", "statement_timeout", "max_rows", "max_bytes")
 
 
@@ -39,6 +43,8 @@ class ParamSpec:
     type: ParamType
     default: str | None
     line: int
+    #: Declared ``sensitive``: its value is redacted in logs, its default in the listing.
+    sensitive: bool = False
 
     @property
     def required(self) -> bool:
@@ -49,8 +55,9 @@ class ParamSpec:
         return {
             "name": self.name,
             "type": self.type.name,
-            "default": self.default,
+            "default": REDACTED if self.sensitive and self.default is not None else self.default,
             "required": self.required,
+            "sensitive": self.sensitive,
         }
 
 
@@ -217,17 +224,20 @@ def _parse_cap(cap: str, text: str, path: Path, line: int) -> int:
 def _parse_param(declaration: str, path: Path, line: int) -> ParamSpec:
     match = _PARAM_DECLARATION.fullmatch(declaration.strip())
     if match is None:
-        raise CatalogError(path, line, "expected '-- param: <name> <type> [= <default>]'")
+        raise CatalogError(
+            path, line, "expected '-- param: <name> <type> [sensitive] [= <default>]'"
+        )
     name = match.group("name")
     if not _PARAM_NAME.fullmatch(name):
         raise CatalogError(path, line, f"parameter name {name!r} is not an identifier")
     if name in RESERVED_PARAM_NAMES:
         raise CatalogError(path, line, f"parameter name {name!r} is reserved by the service")
-    param_type = lookup_param_type(match.group("type"))
+    type_name, sensitive = _SENSITIVE_FLAG.subn("", match.group("type"))
+    param_type = lookup_param_type(type_name)
     if param_type is None:
         known = ", ".join(PARAM_TYPES)
         raise CatalogError(
-            path, line, f"unknown parameter type {match.group('type')!r}; known types: {known}"
+            path, line, f"unknown parameter type {type_name!r}; known types: {known}"
         )
     default = match.group("default")
     if default is not None:
@@ -235,7 +245,9 @@ def _parse_param(declaration: str, path: Path, line: int) -> ParamSpec:
             default = param_type.parse(default.strip())
         except ValueError as exc:
             raise CatalogError(path, line, f"default of {name!r}: {exc}") from None
-    return ParamSpec(name=name, type=param_type, default=default, line=line)
+    return ParamSpec(
+        name=name, type=param_type, default=default, line=line, sensitive=bool(sensitive)
+    )
 
 
 def _reject_misspelt_directive(word: str, path: Path, line: int) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exporter.catalog import RESERVED_PARAM_NAMES, ExportDefinition
+from exporter.catalog import REDACTED, RESERVED_PARAM_NAMES, ExportDefinition
 from exporter.errors import InvalidParameter
+
+#: Longest parameter value a log line shows; longer ones are cut (a request may carry megabytes).
+LOGGED_VALUE_CHARS = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +38,42 @@ class ExportRequest:
     chunk_bytes: int
     format_name: str | None
 
+    def loggable_values(self) -> dict[str, str]:
+        """``named_values`` fit for a log line: sensitive values redacted, long ones cut."""
+        return _loggable(self.export, self.named_values.items())
+
+
+def loggable_params(
+    export: ExportDefinition | None, items: Iterable[tuple[str, str]]
+) -> dict[str, str] | None:
+    """Request parameters fit for a log line, or None when ``export`` is unknown.
+
+    Only values of declared, non-sensitive parameters are shown: an unknown name may be a
+    misspelt sensitive one, and without the export nothing says which names are secret.
+    """
+    return None if export is None else _loggable(export, items)
+
+
+def _loggable(export: ExportDefinition, items: Iterable[tuple[str, str]]) -> dict[str, str]:
+    shown = {p.name for p in export.params if not p.sensitive}
+    logged: dict[str, str] = {}
+    for name, value in items:
+        if name in RESERVED_PARAM_NAMES:
+            continue
+        logged[name] = _cut(value) if name in shown else REDACTED
+    return logged
+
+
+def secret_values(export: ExportDefinition, items: Iterable[tuple[str, str]]) -> list[str]:
+    """The non-empty values a log line redacts (see ``loggable_params``), to scrub from error
+    text too: PostgreSQL quotes a value it cannot cast in its message."""
+    shown = {p.name for p in export.params if not p.sensitive}
+    return [v for n, v in items if v and n not in shown and n not in RESERVED_PARAM_NAMES]
+
+
+def _cut(value: str) -> str:
+    return value if len(value) <= LOGGED_VALUE_CHARS else value[:LOGGED_VALUE_CHARS] + "…"
+
 
 def bind_request(
     export: ExportDefinition, items: Iterable[tuple[str, str]], bounds: Bounds
@@ -60,9 +99,12 @@ def bind_request(
             try:
                 bound = spec.type.parse(given)
             except ValueError as exc:
-                raise InvalidParameter(
-                    spec.name, f"{exc}; expected {spec.type.expected}, got {_preview(given)}"
-                ) from None
+                # The reason reaches the client and the logs: never quote a secret in it.
+                shown = REDACTED if spec.sensitive else _preview(given)
+                reason = f"expected {spec.type.expected}, got {shown}"
+                if not spec.sensitive:
+                    reason = f"{exc}; {reason}"
+                raise InvalidParameter(spec.name, reason) from None
         values.append(bound)
         named[spec.name] = bound
     return ExportRequest(

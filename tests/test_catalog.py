@@ -48,7 +48,9 @@ def test_parses_header_and_rewrites_placeholders() -> None:
         ("-- param: x int = ten\nSELECT :x", 1, "default of 'x': not an integer"),
         ("-- param: format text\nSELECT :format", 1, "parameter name 'format' is reserved"),
         ("-- param: 9x int\nSELECT 1", 1, "parameter name '9x' is not an identifier"),
-        ("-- param:\nSELECT 1", 1, "expected '-- param: <name> <type> [= <default>]'"),
+        ("-- param:\nSELECT 1", 1, "expected '-- param: <name> <type> [sensitive] ["),
+        ("-- param: x sensitive\nSELECT :x", 1, "unknown parameter type 'sensitive'"),
+        ("-- param: x money sensitive\nSELECT :x", 1, "unknown parameter type 'money'"),
         ("-- params: x int\nSELECT 1", 1, "unknown directive 'params'; did you mean 'param'?"),
         ("-- d\n\nSELECT 'open", 3, "unterminated string literal"),
         ("-- only a comment\n", None, "no SQL statement after the header"),
@@ -80,6 +82,26 @@ def test_param_type_aliases_and_typed_defaults() -> None:
         ("boolean", "true"),
         ("timestamptz", "2024-01-01T00:00:00+00:00"),
     ]
+
+
+def test_sensitive_flag_follows_the_type_before_any_default() -> None:
+    export = parse(
+        "-- param: token text sensitive\n"
+        "-- param: pin double precision SENSITIVE = 1234\n"
+        "-- param: label text = sensitive\n"  # a default that reads like the flag is a value
+        "-- param: plain int\n"
+        "SELECT :token, :pin, :label, :plain"
+    )
+    assert [(p.name, p.type.name, p.default, p.sensitive) for p in export.params] == [
+        ("token", "text", None, True),
+        ("pin", "double precision", "1234.0", True),
+        ("label", "text", "sensitive", False),
+        ("plain", "integer", None, False),
+    ]
+    listed = {p["name"]: p for p in export.describe()["parameters"]}
+    assert listed["pin"]["default"] == "[redacted]" and listed["pin"]["sensitive"] is True
+    assert listed["token"]["default"] is None and listed["token"]["required"] is True
+    assert listed["label"]["default"] == "sensitive" and listed["label"]["sensitive"] is False
 
 
 def test_rejects_bad_export_names() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from exporter.catalog import ExportDefinition, parse_export
 from exporter.errors import InvalidParameter
-from exporter.params import Bounds, bind_request
+from exporter.params import Bounds, bind_request, loggable_params, secret_values
 
 BOUNDS = Bounds(
     fetch_rows_default=1000, fetch_rows_max=5000, chunk_bytes_default=65536, chunk_bytes_max=1 << 20
@@ -83,3 +83,37 @@ def test_a_long_bad_value_is_cut_short_in_the_message(echo: ExportDefinition) ->
     with pytest.raises(InvalidParameter) as caught:
         bind_request(echo, [("i", "9" * 1_000_000 + "x")], BOUNDS)
     assert len(str(caught.value)) < 200
+
+
+SECRETS = parse_export(
+    "secrets",
+    "-- param: token text sensitive\n-- param: pin integer sensitive = 1234\n"
+    "-- param: label text = public\nSELECT :token, :pin, :label",
+    Path("secrets.sql"),
+)
+
+
+def test_a_bad_sensitive_value_is_not_quoted_in_the_reason() -> None:
+    with pytest.raises(InvalidParameter) as caught:
+        bind_request(SECRETS, [("token", "t"), ("pin", "hunter2-not-a-number")], BOUNDS)
+    assert caught.value.name == "pin"
+    assert "hunter2" not in str(caught.value)
+    assert caught.value.reason == "expected a 32-bit integer, got [redacted]"
+
+
+def test_loggable_values_redact_sensitive_ones_defaults_included() -> None:
+    request = bind_request(SECRETS, [("token", "s3cret"), ("format", "csv")], BOUNDS)
+    assert request.loggable_values() == {"token": "[redacted]", "pin": "[redacted]",
+                                         "label": "public"}  # fmt: skip
+    assert secret_values(SECRETS, request.named_values.items()) == ["s3cret", "1234"]
+    assert secret_values(SECRETS, [("tokn", "typo"), ("label", "x"), ("format", "csv")]) == ["typo"]
+
+
+def test_loggable_raw_items_show_only_declared_non_sensitive_values() -> None:
+    items = [("label", "x" * 1000), ("tokn", "typo-of-a-secret"), ("token", "s"), ("format", "csv")]
+    logged = loggable_params(SECRETS, items)
+    assert logged is not None
+    assert logged["tokn"] == logged["token"] == "[redacted]"
+    assert logged["label"] == "x" * 200 + "…"
+    assert "format" not in logged
+    assert loggable_params(None, items) is None  # unknown export: nothing says what is secret

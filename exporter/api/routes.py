@@ -12,10 +12,9 @@ from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
 from exporter.api.problems import response_for_error
 from exporter.api.streaming import ExportResponse
-from exporter.catalog import Catalog, ExportDefinition
+from exporter.catalog import Catalog, ExportDefinition, ParamSpec
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
-from exporter.param_types import ParamType
 from exporter.service import ExportService
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
@@ -137,7 +136,7 @@ def _start_stream(export_name: str, request: Request) -> Response:
 
 
 def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
-    parameters = [_openapi_parameter(p.name, p.type, p.default) for p in export.params]
+    parameters = [_openapi_parameter(p) for p in export.params]
     parameters += [
         {
             "name": "format",
@@ -184,14 +183,19 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _openapi_parameter(name: str, param_type: ParamType, default: str | None) -> dict[str, Any]:
-    schema = dict(_OPENAPI_SCHEMA_BY_PARAM_TYPE.get(param_type.name, {"type": "string"}))
-    if default is not None:
-        schema["default"] = default
+def _openapi_parameter(param: ParamSpec) -> dict[str, Any]:
+    schema = dict(_OPENAPI_SCHEMA_BY_PARAM_TYPE.get(param.type.name, {"type": "string"}))
+    description = f"{param.type.name}; expected {param.type.expected}"
+    if param.sensitive:
+        # Secrets: no default on show, and documentation UIs mask what is typed in.
+        schema.setdefault("format", "password")
+        description += " (sensitive: never logged)"
+    elif param.default is not None:
+        schema["default"] = param.default
     return {
-        "name": name,
+        "name": param.name,
         "in": "query",
-        "required": default is None,
-        "description": f"{param_type.name}; expected {param_type.expected}",
+        "required": param.required,
+        "description": description,
         "schema": schema,
     }

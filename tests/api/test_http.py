@@ -26,9 +26,12 @@ def test_catalog_lists_exports_with_parameters_and_columns(http: httpx.Client) -
     exports = {e["name"]: e for e in response.json()["exports"]}
     orders = exports["orders"]
     assert orders["description"]
-    assert {"name": "since", "type": "date", "default": "2024-01-01", "required": False} in orders[
-        "parameters"
-    ]
+    since = {"name": "since", "type": "date", "default": "2024-01-01", "required": False,
+             "sensitive": False}  # fmt: skip
+    assert since in orders["parameters"]
+    secret = exports["sensitive_echo"]["parameters"][1]  # pin
+    assert secret == {"name": "pin", "type": "integer", "default": "[redacted]",
+                      "required": False, "sensitive": True}  # fmt: skip
     assert {"name": "amount", "type": "numeric(12,2)"} in orders["columns"]
 
 
