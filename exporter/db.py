@@ -130,6 +130,16 @@ class SessionLimits:
     idle_in_transaction_timeout_s: float
 
 
+@dataclass(slots=True)
+class AcquireWaits:
+    """How many exports are waiting for a pooled connection right now.
+
+    asyncpg's pool does not say; the exports count themselves in and out around ``acquire``.
+    """
+
+    count: int = 0
+
+
 _SET_LIMITS = (
     "SELECT set_config('statement_timeout', $1, true),"
     " set_config('idle_in_transaction_session_timeout', $2, true)"
@@ -173,9 +183,10 @@ async def open_rows(
     fetch_rows: int,
     first_fetch_rows: int,
     limits: SessionLimits,
+    waits: AcquireWaits | None = None,
 ) -> AsyncIterator[RowBatches]:
     """Run ``export`` with ``values`` through a server-side cursor (see ``_open_snapshot``)."""
-    async with _open_snapshot(pool, export, values, limits) as (_, cursor):
+    async with _open_snapshot(pool, export, values, limits, waits) as (_, cursor):
         yield RowBatches(cursor=cursor, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows)
 
 
@@ -207,6 +218,7 @@ async def open_copy(
     select: str,
     options: Mapping[str, str | bool],
     limits: SessionLimits,
+    waits: AcquireWaits | None = None,
 ) -> AsyncIterator[CopyOut]:
     """Run ``export`` with ``values`` as a COPY (see ``_open_snapshot``).
 
@@ -215,7 +227,7 @@ async def open_copy(
     transaction-local setting that the query reads back (``copy_sql``): values are still never
     spliced into SQL text.
     """
-    async with _open_snapshot(pool, export, values, limits) as (conn, _):
+    async with _open_snapshot(pool, export, values, limits, waits) as (conn, _):
         if values:
             settings = ", ".join(
                 f"set_config('{copy_param_setting(n)}', ${n}, true)"
@@ -231,6 +243,7 @@ async def _open_snapshot(
     export: ExportDefinition,
     values: Sequence[str],
     limits: SessionLimits,
+    waits: AcquireWaits | None = None,
 ) -> AsyncIterator[tuple[asyncpg.Connection, Any]]:
     """A connection in a read-only REPEATABLE READ snapshot with the export bound to ``values``.
 
@@ -240,7 +253,7 @@ async def _open_snapshot(
     cancellation.
     """
     for attempt in (1, 2):
-        conn = await _acquire(pool, limits.acquire_timeout_s)
+        conn = await _acquire(pool, limits.acquire_timeout_s, waits or AcquireWaits())
         transaction = conn.transaction(isolation="repeatable_read", readonly=True)
         try:
             cursor = await _start(conn, transaction, export, values, limits)
@@ -292,7 +305,8 @@ def is_connection_failure(exc: BaseException) -> bool:
     return sqlstate.startswith(("08", "57P"))
 
 
-async def _acquire(pool: asyncpg.Pool, timeout_s: float) -> asyncpg.Connection:
+async def _acquire(pool: asyncpg.Pool, timeout_s: float, waits: AcquireWaits) -> asyncpg.Connection:
+    waits.count += 1
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
     except TimeoutError as exc:
@@ -301,6 +315,8 @@ async def _acquire(pool: asyncpg.Pool, timeout_s: float) -> asyncpg.Connection:
         ) from exc
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+    finally:
+        waits.count -= 1
     return conn
 
 

@@ -18,7 +18,15 @@ import asyncpg
 from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
 from exporter.copy_plans import COPY_PLANS
-from exporter.db import CopyOut, SessionLimits, create_pool, open_copy, open_rows, session_settings
+from exporter.db import (
+    AcquireWaits,
+    CopyOut,
+    SessionLimits,
+    create_pool,
+    open_copy,
+    open_rows,
+    session_settings,
+)
 from exporter.describe import describe_catalog
 from exporter.encoders import Format
 from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
@@ -46,6 +54,7 @@ class ExportService:
     #: Exports running on this replica, in total and per API key (``take_export_slot``).
     replica_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
     key_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
+    acquire_waits: AcquireWaits = field(default_factory=AcquireWaits)
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
@@ -82,10 +91,10 @@ class ExportService:
             self.pool.terminate()
 
     def pool_stats(self) -> dict[str, int]:
-        """Connections: open, idle, in use and the maximum."""
+        """Connections: open, idle, in use and the maximum; exports waiting for one."""
         size, idle = self.pool.get_size(), self.pool.get_idle_size()
         return {"size": size, "idle": idle, "in_use": size - idle,
-                "max": self.pool.get_max_size()}  # fmt: skip
+                "max": self.pool.get_max_size(), "waiting": self.acquire_waits.count}  # fmt: skip
 
     async def check_database(self, timeout_s: float = 2.0) -> str | None:
         """None if PostgreSQL answers a fresh connection within ``timeout_s``, else why not.
@@ -194,6 +203,7 @@ class ExportService:
                 select=plan.select,
                 options=plan.options,
                 limits=self.session_limits(export, whole_statement=True),
+                waits=self.acquire_waits,
             ) as copy:
                 yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
             return
@@ -207,6 +217,7 @@ class ExportService:
             fetch_rows=request.fetch_rows,
             first_fetch_rows=self.settings.first_fetch_rows,
             limits=self.session_limits(export),
+            waits=self.acquire_waits,
         ) as rows:
             chunks = encode_batches(
                 rows,
