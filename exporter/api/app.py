@@ -15,6 +15,7 @@ import exporter
 from exporter.api.auth import AuthenticationMiddleware, declare_security
 from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
+from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
 from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog import Catalog
@@ -95,7 +96,7 @@ def create_app(
             if owned:
                 await running.close(timeout_s=settings.shutdown_grace_s + 5)
 
-    return ExporterApp(
+    app = ExporterApp(
         authenticator=authenticator,
         title="exporter",
         version=exporter.__version__,
@@ -110,6 +111,10 @@ def create_app(
             Middleware(RateLimitMiddleware, limiter=RateLimiter()),
         ],
     )
+    # Added last, so outermost among the app's middleware: every answer carries the id, the
+    # refusals of middleware added before it included.
+    app.add_middleware(RequestIdMiddleware)
+    return app
 
 
 def _log_authentication(authenticator: Authenticator, catalog: Catalog) -> None:
