@@ -19,8 +19,10 @@ from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
 from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog import Catalog
+from exporter.encoders import FORMATS
 from exporter.jobs import JobStore, JobWorker
 from exporter.limits import RateLimiter
+from exporter.metrics import ExportMetrics
 from exporter.service import ExportService
 from exporter.settings import Settings
 
@@ -53,10 +55,12 @@ def create_app(
     ``service`` lets a caller that already started one hand it in; ``on_ready`` runs once the
     service is up (the CLI prints where to go). ``authenticator`` defaults to the one the
     settings describe (as on a real database: no keys and no ``EXPORTER_AUTH=off`` is an
-    error).
+    error). The app's metrics (``app.state.metrics``) live on a registry of its own, so apps
+    in one process never share or clash.
     """
     if authenticator is None:
         authenticator = load_authenticator(settings, embedded_demo=False)
+    metrics = ExportMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -77,6 +81,8 @@ def create_app(
         app.state.job_store = job_store
         app.state.job_worker = worker
         app.state.jobs_dir = settings.jobs_dir
+        metrics.watch_pool(running.pool_stats)
+        metrics.declare(running.catalog, FORMATS)
         app.include_router(build_router(running.catalog))
         app.include_router(jobs_router)
         app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
@@ -111,6 +117,7 @@ def create_app(
             Middleware(RateLimitMiddleware, limiter=RateLimiter()),
         ],
     )
+    app.state.metrics = metrics
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

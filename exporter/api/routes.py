@@ -1,4 +1,4 @@
-"""HTTP routes: the catalog listing, one documented route per export, and health."""
+"""HTTP routes: the catalog listing, one documented route per export, health and metrics."""
 
 from __future__ import annotations
 
@@ -6,15 +6,16 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request
+from prometheus_client.exposition import choose_encoder
 from starlette.responses import Response
 
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
-from exporter.api.problems import response_for_error
-from exporter.api.streaming import ExportResponse
+from exporter.api.streaming import ExportResponse, refuse
 from exporter.catalog import Catalog, ExportDefinition, ParamSpec
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
+from exporter.metrics import ExportMetrics
 from exporter.service import ExportService
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
@@ -81,6 +82,18 @@ def build_router(catalog: Catalog) -> APIRouter:
         return {"status": "ok"}
 
     @router.get(
+        "/metrics",
+        summary="Prometheus metrics: exports, rows, bytes, durations, outcomes, the pool",
+        tags=["health"],
+        response_class=Response,
+    )
+    async def metrics(request: Request) -> Response:
+        # Never touches the database: the pool gauges are read from the pool object.
+        registry = request.app.state.metrics.registry
+        encode, content_type = choose_encoder(request.headers.get("accept", ""))
+        return Response(encode(registry), headers={"Content-Type": content_type})
+
+    @router.get(
         "/readyz",
         summary="Readiness: PostgreSQL reachable and the catalog loaded",
         tags=["health"],
@@ -114,17 +127,22 @@ def _stream_route(export_name: str) -> Any:
 
 def _start_stream(export_name: str, request: Request) -> Response:
     service: ExportService = request.app.state.service
+    metrics: ExportMetrics = request.app.state.metrics
+    items = request.query_params.multi_items()
     try:
         # Before the lookup: a key learns nothing about exports it may not use, not even
         # whether they exist.
         require_export_allowed(request, export_name)
-        export_request = service.bind(export_name, request.query_params.multi_items())
+        export_request = service.bind(export_name, items)
         output = choose_format(export_request.format_name, request.headers.get("accept"))
-    except UnknownExport as exc:
-        known = [name for name in exc.known if may_use_export(request, name)]
-        return response_for_error(UnknownExport(exc.name, known))
     except ExporterError as exc:
-        return response_for_error(exc)
+        if isinstance(exc, UnknownExport):
+            known = [name for name in exc.known if may_use_export(request, name)]
+            exc = UnknownExport(exc.name, known)
+        return refuse(
+            request.scope, exc, metrics=metrics, catalog=service.catalog,
+            export_name=export_name, items=items,
+        )  # fmt: skip
     filename = download_filename(export_name, output)
     headers = {
         "Content-Type": output.content_type,
@@ -132,7 +150,9 @@ def _start_stream(export_name: str, request: Request) -> Response:
         "Cache-Control": "no-store",
         "X-Content-Type-Options": "nosniff",
     }
-    return ExportResponse(service, export_request, output, headers, api_key=api_key_of(request))
+    return ExportResponse(
+        service, export_request, output, headers, metrics=metrics, api_key=api_key_of(request)
+    )
 
 
 def _openapi_for(export: ExportDefinition) -> dict[str, Any]:

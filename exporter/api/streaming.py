@@ -10,8 +10,9 @@ socket; the connection is released in the service's ``finally``.
 
 from __future__ import annotations
 
-import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 
 import anyio
 from starlette.background import BackgroundTask
@@ -19,26 +20,52 @@ from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
 from exporter.api.problems import response_for_error
+from exporter.api.request_id import STATE_REQUEST_ID, STATE_STARTED_S
 from exporter.auth import ApiKey
-from exporter.encoders import Format
+from exporter.catalog import Catalog
+from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError
 from exporter.limits import Slot
-from exporter.params import ExportRequest
+from exporter.logs import REQUEST_ID
+from exporter.metrics import ExportMeter, ExportMetrics
+from exporter.outcomes import (
+    CANCELLED,
+    CLIENT_DISCONNECTED,
+    CLIENT_TOO_SLOW,
+    COMPLETED,
+    FAILED,
+    SHUTDOWN,
+    TIMEOUT,
+    ExportRecord,
+    failure_cause,
+    log_export,
+    refusal,
+)
+from exporter.params import ExportRequest, loggable_params, secret_values
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService, Pump
 
-log = logging.getLogger("exporter.stream")
+#: Longest export name a log line repeats from a request (an unknown one is client-chosen).
+LOGGED_NAME_CHARS = 200
 
 
 class ExportTooLong(Exception):
     """The export ran past ``max_export_duration_s``."""
 
 
+class _ClientGone(Exception):
+    """The server could not write to the client: it is gone."""
+
+
+class _ClientTooSlow(Exception):
+    """The client did not accept a chunk within ``client_write_timeout_s``."""
+
+
 class ExportResponse(Response):
     """Streams one export; cleans up on completion, failure, disconnect and shutdown.
 
     A ``Response`` subclass only so that FastAPI passes it through untouched; it shares none of
-    ``Response``'s body handling.
+    ``Response``'s body handling. It logs the export's one line and feeds its metrics.
     """
 
     def __init__(
@@ -48,6 +75,7 @@ class ExportResponse(Response):
         output: Format,
         headers: dict[str, str],
         *,
+        metrics: ExportMetrics,
         api_key: ApiKey | None = None,
     ) -> None:
         self.service = service
@@ -55,43 +83,61 @@ class ExportResponse(Response):
         self.request = request
         self.output = output
         self.export_headers = headers
+        self.metrics = metrics
         self.status_code = 200
         self.background: BackgroundTask | None = None
         self.stats = StreamStats()
         #: not_started -> streaming -> completed | failed | client_disconnected |
         #: client_too_slow | rejected | cancelled (server shutting down)
         self.outcome = "not_started"
+        self.cause: str | None = None
         self.failure: BaseException | None = None
+        #: The status sent, once sent.
+        self.status: int | None = None
+        self.sent_bytes = 0
+        self.ttfb_s: float | None = None
+        self.started_s = time.monotonic()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started_s = time.monotonic()
+        self.started_s = request_started_s(scope, self.started_s)
+        meter = self.metrics.meter(self.request.export.name, self.output.name)
+        meter.started()
         try:
             async with anyio.create_task_group() as group:
                 group.start_soon(self._cancel_on_disconnect, receive, group.cancel_scope)
-                await self._respond(scope, receive, send)
+                await self._respond(scope, receive, send, meter)
                 group.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
             if self.outcome in ("not_started", "streaming"):
-                self.outcome = "cancelled"
+                self.outcome, self.cause = CANCELLED, SHUTDOWN
+            raise
+        except Exception as exc:
+            if self.outcome in ("not_started", "streaming"):
+                self.outcome, self.cause = FAILED, failure_cause(exc)
+                self.failure = exc
             raise
         finally:
-            self._log_outcome(time.monotonic() - started_s)
+            self._finish(scope, meter, time.monotonic() - self.started_s)
 
-    async def _respond(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _respond(
+        self, scope: Scope, receive: Receive, send: Send, meter: ExportMeter
+    ) -> None:
         try:
             # The slot is taken here, inside the response, so that the `with` gives it back
             # on every ending: completion, failure, disconnect (cancellation) and shutdown.
             with self.service.take_export_slot(self.api_key) as slot:
                 async with self.service.open_stream(self.request, self.output, self.stats) as pump:
-                    await self._stream(pump, send, slot)
+                    await self._stream(pump, send, meter, slot)
         except ExporterError as exc:
             if self.outcome != "not_started":
                 raise
-            self.outcome = "rejected"
+            self.outcome, self.cause = refusal(exc)
             self.failure = exc
-            await response_for_error(exc)(scope, receive, send)
+            response = response_for_error(exc)
+            self.status = response.status_code
+            await response(scope, receive, send)
 
-    async def _stream(self, pump: Pump, send: Send, slot: Slot) -> None:
+    async def _stream(self, pump: Pump, send: Send, meter: ExportMeter, slot: Slot) -> None:
         settings = self.service.settings
         await send(
             {
@@ -103,12 +149,23 @@ class ExportResponse(Response):
                 ],
             }
         )
+        self.status = 200
         self.outcome = "streaming"
         write_timeout_s = settings.client_write_timeout_s
 
-        async def write(chunk: bytes) -> None:
-            with anyio.fail_after(write_timeout_s):
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        async def write(chunk: bytes, *, more: bool = True) -> None:
+            try:
+                with anyio.fail_after(write_timeout_s):
+                    await send({"type": "http.response.body", "body": chunk, "more_body": more})
+            except TimeoutError as exc:  # an OSError too: catch it first
+                raise _ClientTooSlow from exc
+            except OSError as exc:
+                raise _ClientGone from exc
+            if self.ttfb_s is None:
+                self.ttfb_s = time.monotonic() - self.started_s
+                meter.first_byte(self.ttfb_s)
+            self.sent_bytes += len(chunk)
+            meter.sent(len(chunk))
 
         try:
             with anyio.fail_after(settings.max_export_duration_s or None) as deadline:
@@ -116,24 +173,26 @@ class ExportResponse(Response):
                 # Give the slot back before the client can see the end: a client that starts
                 # its next export the moment this one ends must not find its own slot taken.
                 slot.release()
-                await send({"type": "http.response.body", "body": b"", "more_body": False})
-            self.outcome = "completed"
+                await write(b"", more=False)
+            self.outcome = COMPLETED
+        except _ClientTooSlow:
+            self.outcome = CLIENT_TOO_SLOW
+            self.failure = TimeoutError(
+                f"the client accepted no chunk within {write_timeout_s:g} s"
+            )
         except TimeoutError as exc:
+            self.outcome, self.cause = FAILED, TIMEOUT
+            self.failure = exc
             if deadline.cancel_called:
-                self.outcome = "failed"
                 self.failure = ExportTooLong(
                     f"exceeded the maximum export duration of {settings.max_export_duration_s:g} s"
                 )
-            else:
-                self.outcome = "client_too_slow"
-                self.failure = exc
-        except OSError:
-            # The server could not write: the client is gone.
-            self.outcome = "client_disconnected"
+        except _ClientGone:
+            self.outcome = CLIENT_DISCONNECTED
         except Exception as exc:
             # Returning without finishing the body makes the server close the connection with
             # the chunked body unterminated: the client sees a truncated transfer.
-            self.outcome = "failed"
+            self.outcome, self.cause = FAILED, failure_cause(exc)
             self.failure = exc
 
     async def _cancel_on_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
@@ -141,32 +200,89 @@ class ExportResponse(Response):
             message: Message = await receive()
             if message["type"] == "http.disconnect":
                 if self.outcome in ("not_started", "streaming"):
-                    self.outcome = "client_disconnected"
+                    self.outcome = CLIENT_DISCONNECTED
                 scope.cancel()
                 return
 
-    def _log_outcome(self, duration_s: float) -> None:
-        export = self.request.export.name
-        fields = {
-            "key_id": self.api_key.key_id if self.api_key else None,
-            "export": export,
-            "format": self.output.name,
-            "rows": self.stats.rows,
-            "bytes": self.stats.bytes,
-            "duration_s": round(duration_s, 3),
-            "outcome": self.outcome,
-        }
-        if self.outcome in ("failed", "cancelled", "client_too_slow"):
-            log.error(
-                "export %s aborted after %d rows (%s): %s",
-                export,
-                self.stats.rows,
-                self.outcome,
-                self.failure or "server shutting down",
-                extra=fields,
-                exc_info=self.failure if self.outcome == "failed" else None,
-            )
-        elif self.outcome == "rejected":
-            log.info("export %s rejected: %s", export, self.failure, extra=fields)
-        else:
-            log.info("export %s %s: %d rows", export, self.outcome, self.stats.rows, extra=fields)
+    def _finish(self, scope: Scope, meter: ExportMeter, duration_s: float) -> None:
+        meter.ended(
+            outcome=self.outcome,
+            cause=self.cause,
+            rows=self.stats.rows,
+            duration_s=duration_s,
+            responded=self.status == 200,
+        )
+        named = self.request.named_values
+        record = ExportRecord(
+            request_id=request_id_of(scope),
+            key_id=key_id_of(scope),
+            export=self.request.export.name,
+            format=self.output.name,
+            params=self.request.loggable_values(),
+            status=self.status,
+            rows=self.stats.rows,
+            bytes=self.sent_bytes,
+            duration_s=duration_s,
+            ttfb_s=self.ttfb_s,
+            outcome=self.outcome,
+            cause=self.cause,
+        )
+        secrets = secret_values(self.request.export, named.items())
+        log_export(record, self.failure, secrets=secrets)
+
+
+def refuse(
+    scope: Scope,
+    exc: ExporterError,
+    *,
+    metrics: ExportMetrics,
+    catalog: Catalog,
+    export_name: str,
+    items: Iterable[tuple[str, str]],
+) -> Response:
+    """The answer to an export request refused before it ran; logged and counted like one."""
+    items = list(items)
+    export = catalog.get(export_name)
+    format_name = next((value for name, value in items if name == "format"), None)
+    if format_name not in FORMATS:
+        format_name = None  # an unusable value stays out of labels and logs
+    outcome, cause = refusal(exc)
+    response = response_for_error(exc)
+    record = ExportRecord(
+        request_id=request_id_of(scope),
+        key_id=key_id_of(scope),
+        export=export_name[:LOGGED_NAME_CHARS],
+        format=format_name,
+        params=loggable_params(export, items),
+        status=response.status_code,
+        duration_s=time.monotonic() - request_started_s(scope, time.monotonic()),
+        outcome=outcome,
+        cause=cause,
+    )
+    metrics.count_outcome("" if export is None else export.name, format_name or "", outcome, cause)
+    secrets = [] if export is None else secret_values(export, items)
+    log_export(record, exc, secrets=secrets)
+    return response
+
+
+def request_id_of(scope: Scope) -> str | None:
+    """The id the request-id middleware gave this request."""
+    state: dict[str, Any] = scope.get("state", {})
+    return state.get(STATE_REQUEST_ID) or REQUEST_ID.get()
+
+
+def request_started_s(scope: Scope, default_s: float) -> float:
+    """When the request arrived (``time.monotonic()``), as the middleware noted it."""
+    started_s: float = scope.get("state", {}).get(STATE_STARTED_S, default_s)
+    return started_s
+
+
+def key_id_of(scope: Scope) -> str | None:
+    """The id of the API key that authenticated the request, once authentication sets one.
+
+    Authentication puts the key in ``scope["state"]["api_key"]``; only its ``key_id`` is
+    ever logged.
+    """
+    api_key = scope.get("state", {}).get("api_key")
+    key_id = getattr(api_key, "key_id", None)
+    return None if key_id is None else str(key_id)
