@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Request
 from prometheus_client.exposition import choose_encoder
@@ -88,10 +89,13 @@ def build_router(catalog: Catalog) -> APIRouter:
         response_class=Response,
     )
     async def metrics(request: Request) -> Response:
-        # Never touches the database: the pool gauges are read from the pool object.
+        # Never touches the database: the pool gauges are read from the pool object. Encoding
+        # runs in a worker thread: with many exports it takes tens of milliseconds, which the
+        # event loop (and /healthz) should not wait out.
         registry = request.app.state.metrics.registry
         encode, content_type = choose_encoder(request.headers.get("accept", ""))
-        return Response(encode(registry), headers={"Content-Type": content_type})
+        body = await anyio.to_thread.run_sync(encode, registry)
+        return Response(body, headers={"Content-Type": content_type})
 
     @router.get(
         "/readyz",
