@@ -39,6 +39,9 @@ class RateLimitMiddleware:
                     refused.seconds,
                     extra={"key_id": key.key_id, "path": scope["path"], "outcome": "rate_limited"},
                 )
+                metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
+                if metrics is not None:  # refused before any route: no export label
+                    metrics.count_outcome("", "", "rejected", "rate_limited")
                 error = RateLimited(key.key_id, key.requests_per_minute, refused.seconds)
                 await response_for_error(error)(scope, receive, send)
                 return

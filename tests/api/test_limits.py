@@ -74,6 +74,8 @@ def test_rate_limit_is_429_with_retry_after_from_the_bucket(
         assert refused.headers["retry-after"] in ("9", "10")
         assert client.get("/exports/numbers").status_code == 429  # streams count too
         assert client.get("/healthz").status_code == 200  # open paths do not
+        metrics = client.get("/metrics").text
+    assert 'cause="rate_limited",export="",format="",outcome="rejected"} 2.0' in metrics
     other = httpx.get(
         secured_server.base_url + "/exports", headers=bearer(tokens["full"]), timeout=10
     )
@@ -168,7 +170,7 @@ def test_global_cap_is_503_server_busy_and_counts_every_client(
             rest = b"".join(body)
         assert rest.count(b"\n") > 0
         assert client.get("/exports/numbers?rows=10").status_code == 200
-    assert "rejected: the server already runs 1 exports at once" in server.log()
+    assert "rejected (server_busy): the server already runs 1 exports at once" in server.log()
 
 
 def test_concurrent_burst_against_the_global_cap(
