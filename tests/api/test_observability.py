@@ -44,6 +44,8 @@ def server(
     started = start_server(
         with_password, catalog_dir, tmp_path_factory.mktemp("observed"),
         EXPORTER_LOG_FORMAT="json", EXPORTER_POOL_MAX_SIZE="3",
+        # More exports than connections may run, so a 4th waits on the pool (not the cap).
+        EXPORTER_MAX_CONCURRENT_EXPORTS="10",
     )  # fmt: skip
     try:
         yield started
