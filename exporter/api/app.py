@@ -21,6 +21,7 @@ from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog import Catalog
 from exporter.encoders import FORMATS
 from exporter.jobs import JobStore, JobWorker
+from exporter.jobs.metrics import JobMetrics
 from exporter.limits import RateLimiter
 from exporter.metrics import ExportMetrics
 from exporter.service import ExportService
@@ -76,7 +77,9 @@ def create_app(
             if owned:
                 await running.close()
             raise
-        worker = JobWorker(running, job_store) if settings.jobs_concurrency > 0 else None
+        worker = None
+        if settings.jobs_concurrency > 0:
+            worker = JobWorker(running, job_store, JobMetrics(metrics.registry))
         app.state.service = running
         app.state.job_store = job_store
         app.state.job_worker = worker

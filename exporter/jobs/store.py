@@ -278,12 +278,15 @@ class JobStore:
         )
         return [r["file_path"] for r in records]
 
-    async def counts_by_state(self) -> dict[str, int]:
-        """How many jobs are in each state (for metrics and the queue depth)."""
-        records = await self.pool.fetch(
-            f"SELECT state, count(*) AS n FROM {self.table} GROUP BY state"
+    async def count_active(self) -> dict[str, int]:
+        """Jobs queued and running now, over every replica (each count reads a partial index)."""
+        record = await self.pool.fetchrow(
+            f"""
+            SELECT (SELECT count(*) FROM {self.table} WHERE state = 'queued') AS queued,
+                   (SELECT count(*) FROM {self.table} WHERE state = 'running') AS running
+            """
         )
-        return {r["state"]: int(r["n"]) for r in records}
+        return {"queued": int(record["queued"]), "running": int(record["running"])}
 
 
 def _job(record: Any) -> Job:

@@ -27,6 +27,7 @@ from exporter.encoders import FORMATS
 from exporter.errors import DatabaseUnavailable, ExporterError
 from exporter.files.atomic import AtomicFile, temporary_files_for
 from exporter.files.writing import FileResult, export_to_file
+from exporter.jobs.metrics import JobMetrics
 from exporter.jobs.model import Job, JobState
 from exporter.jobs.store import JobStore
 from exporter.pipeline import StreamStats
@@ -60,10 +61,13 @@ class _Progress:
 class JobWorker:
     """Runs up to ``jobs_concurrency`` jobs of this replica at once."""
 
-    def __init__(self, service: ExportService, store: JobStore) -> None:
+    def __init__(
+        self, service: ExportService, store: JobStore, metrics: JobMetrics | None = None
+    ) -> None:
         settings = service.settings
         self.service = service
         self.store = store
+        self.metrics = metrics
         self.jobs_dir = settings.jobs_dir
         self.slots = settings.jobs_concurrency
         self.lease_s = settings.job_lease_s
@@ -104,6 +108,7 @@ class JobWorker:
             if job is None:
                 return
             self.running.add(job.id)
+            self._count_running()
             group.start_soon(self._run_job, job)
 
     async def _housekeeping(self) -> None:
@@ -114,6 +119,8 @@ class JobWorker:
                     leftover.unlink(missing_ok=True)
             for name in await self.store.expire_files():
                 (self.jobs_dir / name).unlink(missing_ok=True)
+            if self.metrics is not None:
+                self.metrics.queue_counts = await self.store.count_active()
         except _DATABASE_ERRORS as exc:
             log.warning("job housekeeping failed: %s", exc)
 
@@ -139,6 +146,7 @@ class JobWorker:
             return
         finally:
             self.running.discard(job.id)
+            self._count_running()
             self.wake()
         elapsed_s = time.monotonic() - started_s
         if result is not None:
@@ -218,6 +226,7 @@ class JobWorker:
             "job %s: succeeded, %d rows, %d bytes in %.1f s",
             job.id, result.rows, result.size_bytes, elapsed_s,
         )  # fmt: skip
+        self._count_ended(job, JobState.SUCCEEDED, result.rows, elapsed_s)
 
     async def _record_failure(self, job: Job, exc: Exception, progress: _Progress) -> None:
         if isinstance(exc, DatabaseUnavailable) and exc.pool_exhausted:
@@ -244,7 +253,7 @@ class JobWorker:
 
     async def _end(self, job: Job, state: JobState, error: str, progress: _Progress) -> None:
         try:
-            await self.store.end(
+            ended = await self.store.end(
                 job.id,
                 self.worker_id,
                 state,
@@ -254,16 +263,34 @@ class JobWorker:
             )
         except _DATABASE_ERRORS as exc:
             log.error("job %s: could not record %s (%s)", job.id, state, exc)
+            return
+        if ended:
+            self._count_ended(job, state, progress.stats.rows)
 
     async def _release(self, job: Job, reason: str, *, attempt_used: bool) -> JobState | None:
         try:
-            return await self.store.release(
+            state = await self.store.release(
                 job.id, self.worker_id, reason=reason, attempt_used=attempt_used
             )
         except _DATABASE_ERRORS as exc:
             # The lease will lapse and another worker will reap the job.
             log.error("job %s: could not hand the job back (%s)", job.id, exc)
             return None
+        if state is not None and state.finished:
+            self._count_ended(job, state, 0)
+        return state
+
+    def _count_running(self) -> None:
+        if self.metrics is not None:
+            self.metrics.running_here.set(len(self.running))
+
+    def _count_ended(
+        self, job: Job, state: JobState, rows: int, duration_s: float | None = None
+    ) -> None:
+        if self.metrics is not None:
+            self.metrics.job_ended(
+                job.spec.export, job.spec.format, state.value, rows=rows, duration_s=duration_s
+            )
 
 
 def _is_database_lost(exc: Exception) -> bool:

@@ -24,6 +24,7 @@ import zstandard
 
 from tests.conftest import LiveServer
 from tests.jobs.waiting import finished, submit, wait_for
+from tests.metrics_text import metric, wait_for_metric
 from tests.sessions import busy_sessions, wait_until_idle
 
 #: A job that runs for minutes, producing a row every 10 ms. Small fetches: progress shows at
@@ -429,3 +430,27 @@ def test_a_busy_pool_delays_a_job_without_using_its_attempts(
             assert waiting["state"] in ("queued", "running") and waiting["attempts"] <= 1
         done = wait_for(client, job["id"], finished)
     assert done["state"] == "succeeded" and done["attempts"] == 1
+
+
+def test_job_metrics_follow_the_queue_and_the_outcomes(
+    client: httpx.Client, jobs_server: LiveServer
+) -> None:
+    def finished_count(export: str, state: str) -> float:
+        return metric(jobs_server, "exporter_jobs_finished_total", export=export, state=state)
+
+    slow = submit(client, **SLOW)
+    assert wait_for_metric(jobs_server, "exporter_jobs", 1, state="running") == 1
+    assert metric(jobs_server, "exporter_jobs_running_here") == 1
+    client.delete(f"/jobs/{slow['id']}")
+    wait_for(client, slow["id"], finished)
+    done = submit(client, export="numbers", params={"rows": 321}, format="csv")
+    wait_for(client, done["id"], finished)
+    failed = submit(client, export="fails_at_row", format="csv")
+    wait_for(client, failed["id"], finished)
+    assert finished_count("slow_numbers", "cancelled") == 1
+    assert finished_count("numbers", "succeeded") == 1
+    assert finished_count("fails_at_row", "failed") == 1
+    assert metric(jobs_server, "exporter_job_rows_total", export="numbers", format="csv") == 321
+    assert metric(jobs_server, "exporter_job_duration_seconds_count", export="numbers") == 1
+    assert wait_for_metric(jobs_server, "exporter_jobs", 0, state="running") == 0
+    assert metric(jobs_server, "exporter_jobs_running_here") == 0
