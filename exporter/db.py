@@ -331,7 +331,13 @@ async def release_connection(
     session (which rolls back) and terminates the connection if that fails or stalls.
     """
     with anyio.CancelScope(shield=True):
-        if transaction is not None and not conn.is_closed() and not _is_busy(conn):
+        try:
+            closed = conn.is_closed()
+        except asyncpg.InterfaceError:
+            # Already detached from the pool: the pool was terminated under it (shutdown after
+            # the grace period). Nothing is left to give back.
+            return
+        if transaction is not None and not closed and not _is_busy(conn):
             try:
                 with anyio.fail_after(RELEASE_TIMEOUT_S):
                     await transaction.rollback()
