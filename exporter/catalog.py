@@ -22,7 +22,7 @@ from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
 from exporter.sizes import parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.
-RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes"})
+RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes", "compress"})
 
 _EXPORT_NAME = re.compile(r"\w[\w-]*")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -48,6 +48,19 @@ class UnsupportedFormat(ExporterError):
         self.supported = tuple(supported)
 
 
+class UnacceptableEncoding(ExporterError):
+    """``Accept-Encoding`` refuses identity and every content coding we offer."""
+
+    def __init__(self, asked: str, offered: Sequence[str]) -> None:
+        offers = ", ".join(offered) or "none (compression is off)"
+        super().__init__(
+            f"Accept-Encoding {asked!r} refuses an uncompressed response and every coding "
+            f"offered: {offers}"
+        )
+        self.asked = asked
+        self.offered = tuple(offered)
+
+
 class InvalidParameter(ExporterError):
     """A request parameter is missing, unknown, repeated or has a bad value."""
 

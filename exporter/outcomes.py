@@ -27,6 +27,7 @@ from exporter.errors import (
     RateLimited,
     ServerBusy,
     TooManyConcurrentExports,
+    UnacceptableEncoding,
     UnknownExport,
     UnsupportedFormat,
 )
@@ -89,6 +90,8 @@ def refusal(exc: ExporterError) -> tuple[str, str]:
         return REJECTED, "invalid_parameter"
     if isinstance(exc, UnsupportedFormat):
         return REJECTED, "unsupported_format"
+    if isinstance(exc, UnacceptableEncoding):
+        return REJECTED, "unacceptable_encoding"
     if isinstance(exc, DatabaseUnavailable):
         return REJECTED, "database_unavailable"
     if isinstance(exc, ExportForbidden):

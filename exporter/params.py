@@ -11,6 +11,10 @@ from exporter.errors import InvalidParameter
 #: Longest parameter value a log line shows; longer ones are cut (a request may carry megabytes).
 LOGGED_VALUE_CHARS = 200
 
+#: ``compress=``: auto compresses the formats set up for it (EXPORTER_COMPRESS_FORMATS), always
+#: every format, each only when the client's Accept-Encoding allows a coding.
+COMPRESS_CHOICES = ("auto", "always")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bounds:
@@ -37,6 +41,8 @@ class ExportRequest:
     fetch_rows_given: bool
     chunk_bytes: int
     format_name: str | None
+    #: One of COMPRESS_CHOICES.
+    compress: str = "auto"
 
     def loggable_values(self) -> dict[str, str]:
         """``named_values`` fit for a log line: sensitive values redacted, long ones cut."""
@@ -121,7 +127,15 @@ def bind_request(
             bounds.chunk_bytes_max,
         ),
         format_name=raw.get("format"),
+        compress=_choice(raw, "compress", COMPRESS_CHOICES),
     )
+
+
+def _choice(raw: dict[str, str], name: str, choices: Sequence[str]) -> str:
+    given = raw.get(name, choices[0])
+    if given not in choices:
+        raise InvalidParameter(name, f"expected one of {', '.join(choices)}, got {_preview(given)}")
+    return given
 
 
 def _bounded(raw: dict[str, str], name: str, default: int, low: int, high: int) -> int:

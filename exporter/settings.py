@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from exporter.compression import CODECS
 from exporter.durations import parse_duration_s
+from exporter.encoders import FORMATS
 from exporter.errors import ConfigError
 from exporter.logs import LOG_FORMATS
 
@@ -40,6 +42,12 @@ def _parse_optional_path(raw: str) -> Path | None:
 
 #: ``EXPORTER_AUTH`` values: on when keys are configured (auto), always, or never.
 AUTH_MODES = ("auto", "on", "off")
+
+
+def _parse_names(raw: str) -> tuple[str, ...]:
+    """A comma-separated list; ``none`` (or nothing) is the empty list."""
+    names = tuple(name.strip().lower() for name in raw.split(",") if name.strip())
+    return () if names == ("none",) else names
 
 
 def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
@@ -105,7 +113,29 @@ class Settings:
     encode_threads: int = _setting(
         2,
         "EXPORTER_ENCODE_THREADS",
-        "Exports encoding at the same time (worker threads); more only adds GIL contention.",
+        "Exports encoding at the same time (worker threads); more only adds GIL contention. "
+        "Also bounds the large response chunks being compressed at once (in other threads).",
+        _parse_int,
+    )
+    compression: tuple[str, ...] = _setting(
+        ("zstd", "br", "gzip"),
+        "EXPORTER_COMPRESSION",
+        "Content codings offered to clients that send Accept-Encoding, preferred first when "
+        "the client accepts several equally (none: never compress).",
+        _parse_names,
+    )
+    compress_formats: tuple[str, ...] = _setting(
+        ("csv", "ndjson"),
+        "EXPORTER_COMPRESS_FORMATS",
+        "Formats compressed whenever the client accepts a coding; the others only when the "
+        "request says compress=always.",
+        _parse_names,
+    )
+    compress_min_bytes: int = _setting(
+        1024,
+        "EXPORTER_COMPRESS_MIN_BYTES",
+        "JSON responses (catalog, OpenAPI) smaller than this go out uncompressed; exports are "
+        "compressed whatever their size.",
         _parse_int,
     )
     pool_min_size: int = _setting(
@@ -311,6 +341,13 @@ class Settings:
             raise ConfigError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
         if self.log_format not in LOG_FORMATS:
             raise ConfigError("log_format", f"must be one of {', '.join(LOG_FORMATS)}")
+        for name, known in (("compression", CODECS), ("compress_formats", FORMATS)):
+            values = getattr(self, name)
+            unknown = [value for value in values if value not in known]
+            if unknown or len(set(values)) != len(values):
+                raise ConfigError(name, f"expected distinct names from {', '.join(known)}")
+        if self.compress_min_bytes < 0:
+            raise ConfigError("compress_min_bytes", "must not be negative")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:
@@ -349,4 +386,10 @@ class Settings:
 def describe_settings() -> Iterator[tuple[str, str, str]]:
     """Yield (environment variable, default, help) for every setting, in declaration order."""
     for spec in dataclasses.fields(Settings):
-        yield spec.metadata["env"], str(spec.default), spec.metadata["help"]
+        yield spec.metadata["env"], _describe_default(spec.default), spec.metadata["help"]
+
+
+def _describe_default(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value) or "none"
+    return str(value)

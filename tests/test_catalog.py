@@ -47,6 +47,7 @@ def test_parses_header_and_rewrites_placeholders() -> None:
         ("-- param: x int\n-- param: x text\nSELECT :x", 2, "parameter 'x' declared twice"),
         ("-- param: x int = ten\nSELECT :x", 1, "default of 'x': not an integer"),
         ("-- param: format text\nSELECT :format", 1, "parameter name 'format' is reserved"),
+        ("-- param: compress text\nSELECT :compress", 1, "parameter name 'compress' is reserved"),
         ("-- param: 9x int\nSELECT 1", 1, "parameter name '9x' is not an identifier"),
         ("-- param:\nSELECT 1", 1, "expected '-- param: <name> <type> [sensitive] ["),
         ("-- param: x sensitive\nSELECT :x", 1, "unknown parameter type 'sensitive'"),

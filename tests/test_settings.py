@@ -41,6 +41,10 @@ def test_reads_the_environment_with_units() -> None:
         ({"EXPORTER_KEY_CONCURRENT_EXPORTS": "-1"}, "key_concurrent_exports"),
         ({"EXPORTER_MAX_CONCURRENT_EXPORTS": "0"}, "max_concurrent_exports"),
         ({"EXPORTER_LOG_FORMAT": "yaml"}, "log_format"),
+        ({"EXPORTER_COMPRESSION": "gzip,deflate"}, "compression"),
+        ({"EXPORTER_COMPRESSION": "gzip,gzip"}, "compression"),
+        ({"EXPORTER_COMPRESS_FORMATS": "csv,xlsx"}, "compress_formats"),
+        ({"EXPORTER_COMPRESS_MIN_BYTES": "-1"}, "compress_min_bytes"),
     ],
 )
 def test_rejects_unusable_values_naming_the_setting(environ: dict[str, str], name: str) -> None:
@@ -54,3 +58,16 @@ def test_the_replica_export_limit_defaults_to_the_pool_size() -> None:
     both = {"EXPORTER_POOL_MAX_SIZE": "7", "EXPORTER_MAX_CONCURRENT_EXPORTS": "3"}
     assert Settings.from_env(both).replica_export_limit == 3
     assert Settings.from_env({"EXPORTER_AUTH": "OFF"}).auth == "off"
+
+
+def test_compression_lists() -> None:
+    assert Settings.from_env({}).compression == ("zstd", "br", "gzip")
+    settings = Settings.from_env(
+        {"EXPORTER_COMPRESSION": " GZip , zstd", "EXPORTER_COMPRESS_FORMATS": "none"}
+    )
+    assert settings.compression == ("gzip", "zstd")
+    assert settings.compress_formats == ()
+    assert Settings.from_env({"EXPORTER_COMPRESSION": ""}).compression == ()
+    defaults = {env: default for env, default, _ in describe_settings()}
+    assert defaults["EXPORTER_COMPRESSION"] == "zstd,br,gzip"
+    assert defaults["EXPORTER_COMPRESS_FORMATS"] == "csv,ndjson"

@@ -13,6 +13,7 @@ from starlette.middleware import Middleware
 
 import exporter
 from exporter.api.auth import AuthenticationMiddleware, declare_security
+from exporter.api.content_coding import CompressionMiddleware
 from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
@@ -114,8 +115,15 @@ def create_app(
             "Each export is a named SQL file with typed parameters."
         ),
         lifespan=lifespan,
-        # Outermost first: the key is known before its rate is counted.
+        # Outermost first: the key is known before its rate is counted. Compression wraps
+        # everything; it only touches the 200s that ask for it (see content_coding).
         middleware=[
+            Middleware(
+                CompressionMiddleware,
+                offered=settings.compression,
+                json_min_bytes=settings.compress_min_bytes,
+                threads=settings.encode_threads,
+            ),
             Middleware(AuthenticationMiddleware, authenticator=authenticator),
             Middleware(RateLimitMiddleware, limiter=RateLimiter()),
         ],

@@ -1,7 +1,9 @@
-"""Choosing the output format (``format=`` or ``Accept``) and naming the download."""
+"""Choosing the output format (``format=`` or ``Accept``), the content coding
+(``Accept-Encoding``) and naming the download."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
 
@@ -13,8 +15,14 @@ from exporter.encoders import (
     get_format,
     supported_media_types,
 )
-from exporter.errors import UnsupportedFormat
+from exporter.errors import UnacceptableEncoding, UnsupportedFormat
 from exporter.files.naming import export_filename
+
+#: Below any quality a client can write (q has three decimals): an identity the client did not
+#: mention is acceptable, but any coding it lists with q > 0 is preferred to it.
+_UNLISTED_IDENTITY_Q = 0.0001
+#: Old names RFC 9110 asks recipients to treat as the coding they stand for.
+_CODING_ALIASES = {"x-gzip": "gzip"}
 
 
 def choose_format(format_param: str | None, accept: str | None) -> Format:
@@ -24,7 +32,7 @@ def choose_format(format_param: str | None, accept: str | None) -> Format:
     if not accept:
         return DEFAULT_FORMAT
     best: tuple[tuple[float, int], Format] | None = None
-    for media_range, quality in _media_ranges(accept):
+    for media_range, quality in _weighted_items(accept):
         candidate = _match(media_range)
         if quality <= 0 or candidate is None:
             continue
@@ -45,12 +53,44 @@ def _match(media_range: str) -> Format | None:
     return format_for_media_type(media_range)
 
 
-def _media_ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for part in accept.split(","):
+def choose_coding(
+    accept_encoding: str | None, offered: Sequence[str], *, wanted: bool = True
+) -> str | None:
+    """The content coding to send, from ``offered`` (most preferred first); None: identity.
+
+    ``wanted``: the response is one we compress when the client allows it; when it is not,
+    it goes out as is unless the client refuses identity. No ``Accept-Encoding`` at all means
+    identity: a client that does not ask gets no surprise. Otherwise per RFC 9110 12.5.3: the
+    highest q wins, ``*`` stands for every coding not listed, q=0 excludes, a tie goes to the
+    offer listed first (and to a coding over identity). ``UnacceptableEncoding`` when identity
+    is refused (``identity;q=0``, or ``*;q=0`` without identity) and no offer is acceptable.
+    """
+    if accept_encoding is None:
+        return None
+    qualities: dict[str, float] = {}
+    for coding, quality in _weighted_items(accept_encoding):
+        qualities.setdefault(_CODING_ALIASES.get(coding, coding), quality)
+    star = qualities.get("*")
+    best: tuple[float, str] | None = None
+    for coding in offered:
+        quality = qualities.get(coding, star if star is not None else 0.0)
+        if quality > 0 and (best is None or quality > best[0]):
+            best = (quality, coding)
+    identity_q = qualities.get("identity", star if star is not None else _UNLISTED_IDENTITY_Q)
+    if identity_q > 0 and (not wanted or best is None or identity_q > best[0]):
+        return None
+    if best is None:
+        raise UnacceptableEncoding(accept_encoding, offered)
+    return best[1]
+
+
+def _weighted_items(header: str) -> list[tuple[str, float]]:
+    """``Accept``-style items, lower-cased, with their q values (1 when not given)."""
+    items = []
+    for part in header.split(","):
         pieces = [p.strip() for p in part.split(";")]
-        media_range = pieces[0].lower()
-        if not media_range:
+        item = pieces[0].lower()
+        if not item:
             continue
         quality = 1.0
         for parameter in pieces[1:]:
@@ -60,8 +100,8 @@ def _media_ranges(accept: str) -> list[tuple[str, float]]:
                     quality = float(value)
                 except ValueError:
                     quality = 0.0
-        ranges.append((media_range, quality))
-    return ranges
+        items.append((item, quality))
+    return items
 
 
 def download_filename(export_name: str, output: Format, now: datetime | None = None) -> str:

@@ -20,6 +20,7 @@ from exporter.errors import (
     RateLimited,
     ServerBusy,
     TooManyConcurrentExports,
+    UnacceptableEncoding,
     UnknownExport,
     UnknownJob,
     UnsupportedFormat,
@@ -91,6 +92,11 @@ def response_for_error(exc: ExporterError) -> Response:
         return problem_response(
             406, "Unsupported format", str(exc), slug="unsupported-format",
             supported=list(exc.supported),
+        )  # fmt: skip
+    if isinstance(exc, UnacceptableEncoding):
+        return problem_response(
+            406, "Unacceptable content coding", str(exc), slug="unacceptable-encoding",
+            headers={"Vary": "Accept-Encoding"}, supported=[*exc.offered, "identity"],
         )  # fmt: skip
     if isinstance(exc, InvalidParameter):
         return problem_response(

@@ -11,12 +11,14 @@ from prometheus_client.exposition import choose_encoder
 from starlette.responses import Response
 
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
+from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
 from exporter.api.streaming import ExportResponse, refuse
 from exporter.catalog import Catalog, ExportDefinition, ParamSpec
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
 from exporter.metrics import ExportMetrics
+from exporter.params import COMPRESS_CHOICES
 from exporter.service import ExportService
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
@@ -139,6 +141,11 @@ def _start_stream(export_name: str, request: Request) -> Response:
         require_export_allowed(request, export_name)
         export_request = service.bind(export_name, items)
         output = choose_format(export_request.format_name, request.headers.get("accept"))
+        choose_response_coding(
+            request,
+            wanted=export_request.compress == "always"
+            or output.name in service.settings.compress_formats,
+        )
     except ExporterError as exc:
         if isinstance(exc, UnknownExport):
             known = [name for name in exc.known if may_use_export(request, name)]
@@ -184,6 +191,17 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
             "description": "Encoded bytes per HTTP chunk (server-side bounds apply).",
             "schema": {"type": "integer", "minimum": 1024},
         },
+        {
+            "name": "compress",
+            "in": "query",
+            "required": False,
+            "description": "auto: compress (Content-Encoding from Accept-Encoding: zstd, br, "
+            "gzip) only the formats the server compresses by default, csv and ndjson unless "
+            "configured otherwise; always: every format, arrow and parquet too (parquet is "
+            "compressed inside and gains little). Compressed responses are flushed chunk by "
+            "chunk: rows stream as they would uncompressed.",
+            "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
+        },
     ]
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
     return {
@@ -191,13 +209,15 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
         "parameters": parameters,
         "responses": {
             "200": {
-                "description": "The export, streamed (chunked).",
+                "description": "The export, streamed (chunked); with Content-Encoding when "
+                "compressed (see compress), and always Vary: Accept-Encoding.",
                 "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
                             for f in FORMATS.values()},
             },
             "403": {"description": "The API key may not use this export (problem+json)"},
             "404": {"description": "Unknown export (problem+json)"},
-            "406": {"description": "Unsupported format (problem+json)"},
+            "406": {"description": "Unsupported format, or an Accept-Encoding that refuses "
+                           "identity and every coding offered (problem+json)"},
             "422": {"description": "Invalid parameter (problem+json)"},
             "429": {"description": "The API key's request rate or concurrent exports are used "
                                    "up; see Retry-After (problem+json)"},

@@ -4,9 +4,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.negotiation import (
+    choose_coding,
+    choose_format,
+    content_disposition,
+    download_filename,
+)
 from exporter.encoders import FORMATS
-from exporter.errors import UnsupportedFormat
+from exporter.errors import UnacceptableEncoding, UnsupportedFormat
+
+OFFERED = ("zstd", "br", "gzip")
 
 
 @pytest.mark.parametrize(
@@ -43,3 +50,70 @@ def test_filenames() -> None:
     assert content_disposition("ventes_été.csv") == (
         "attachment; filename=\"ventes__t_.csv\"; filename*=UTF-8''ventes_%C3%A9t%C3%A9.csv"
     )
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "expected"),
+    [
+        (None, None),  # not asked: sent as is
+        ("", None),  # an empty header: identity only
+        ("gzip", "gzip"),
+        ("x-gzip", "gzip"),
+        ("GZip, deflate", "gzip"),
+        ("gzip, deflate, br, zstd", "zstd"),  # equally acceptable: our preference
+        ("br, gzip", "br"),
+        ("*", "zstd"),
+        ("zstd;q=0, *", "br"),  # q=0 excludes
+        ("zstd;q=0, br;q=0, *;q=0.5", "gzip"),
+        ("gzip;q=0.5, br;q=0.9", "br"),  # a higher q beats our preference
+        ("gzip;q=0.5, zstd;q=0.4", "gzip"),
+        ("gzip;q=0.5, identity", None),  # identity is explicitly preferred
+        ("gzip;q=0.5, identity;q=0.5", "gzip"),  # a tie goes to compression
+        ("*;q=0.5, gzip;q=0.2", "zstd"),  # * stands for zstd too
+        ("zstd;q=0.2, br;q=0, gzip;q=0, *;q=0.5", None),  # identity (through *) beats zstd
+        ("compress, deflate", None),  # nothing we offer: identity
+        ("identity", None),
+        ("identity;q=0, gzip;q=0.1", "gzip"),
+        ("gzip;q=bogus, zstd", "zstd"),  # an unreadable q counts as 0
+        ("gzip ; q = 1.0 ,, zstd;q=0.001", "gzip"),
+    ],
+)
+def test_choose_coding(accept_encoding: str | None, expected: str | None) -> None:
+    assert choose_coding(accept_encoding, OFFERED) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "expected"),
+    [
+        ("gzip, zstd", None),  # not wanted: as is, when identity is acceptable
+        ("identity;q=0, gzip", "gzip"),  # unless the client refuses identity
+        ("*;q=0, br", "br"),
+    ],
+)
+def test_choose_coding_when_compression_is_not_wanted(
+    accept_encoding: str, expected: str | None
+) -> None:
+    assert choose_coding(accept_encoding, OFFERED, wanted=False) == expected
+
+
+@pytest.mark.parametrize(
+    ("accept_encoding", "offered"),
+    [
+        ("identity;q=0", OFFERED),
+        ("*;q=0", OFFERED),
+        ("identity;q=0, compress", OFFERED),
+        ("identity;q=0, zstd;q=0, *", ()),  # compression turned off
+        ("*;q=0, identity;q=0, gzip;q=0", OFFERED),
+    ],
+)
+def test_refusing_identity_and_every_offer_is_unacceptable(
+    accept_encoding: str, offered: tuple[str, ...]
+) -> None:
+    for wanted in (True, False):
+        with pytest.raises(UnacceptableEncoding) as caught:
+            choose_coding(accept_encoding, offered, wanted=wanted)
+        assert caught.value.offered == offered
+
+
+def test_identity_refused_through_star_but_listed_is_fine() -> None:
+    assert choose_coding("*;q=0, identity", OFFERED) is None
