@@ -132,7 +132,9 @@ def _parser() -> argparse.ArgumentParser:
         help="the small version (seconds): proves the harness, not the speed",
     )
     parser.add_argument("--rows", type=int, help="rows of the headline data set (full: 5000000)")
-    parser.add_argument("--sweep-rows", type=int, help="rows of the sweep data set (1000000)")
+    parser.add_argument(
+        "--sweep-rows", type=int, help="rows of the sweep and compression data set (100000)"
+    )
     parser.add_argument(
         "--concurrency-rows", type=int, help="rows each concurrent client reads (50000)"
     )

@@ -2,7 +2,9 @@
 
 Plain ``http.client`` on blocking sockets, one thread per download: it decodes the chunked
 body and nothing else, so the client's own CPU stays small and is measured (per thread), and a
-truncated transfer (the server aborting) raises instead of passing as a short result.
+truncated transfer (the server aborting) raises instead of passing as a short result. Asked
+for a content coding, it decodes the body as it arrives, as a real client would (that CPU is
+the client's), and a compressed stream without its end marker is a failed transfer too.
 """
 
 from __future__ import annotations
@@ -10,8 +12,12 @@ from __future__ import annotations
 import http.client
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
+
+import brotli
+import zstandard
 
 #: Bytes asked of the socket per read: large, so a big chunk costs few Python calls.
 READ_BYTES = 1 << 20
@@ -35,12 +41,51 @@ class Transfer:
     bytes: int
     #: CPU seconds this client thread used (user + system).
     cpu_s: float
+    #: The body's size after decoding its content coding; None: it had none (``bytes``).
+    decoded_bytes: int | None = None
     #: None when the body was read to its proper end; else why not.
     error: str | None = None
 
 
-def download(url: str, *, timeout_s: float = 600.0) -> Transfer:
-    """GET ``url`` and read the body to the end; never raises for HTTP or transfer errors."""
+class _Decoder:
+    """Incremental decoding of one body in ``coding``; counts what it decodes to."""
+
+    def __init__(self, coding: str) -> None:
+        self.coding = coding
+        self.decoded_bytes = 0
+        if coding == "gzip":
+            self._gzip = zlib.decompressobj(31)
+        elif coding == "zstd":
+            self._zstd = zstandard.ZstdDecompressor().decompressobj()
+        elif coding == "br":
+            self._brotli = brotli.Decompressor()
+        else:
+            raise ValueError(f"unknown content coding {coding!r}")
+
+    def feed(self, data: bytes) -> None:
+        if self.coding == "gzip":
+            self.decoded_bytes += len(self._gzip.decompress(data))
+        elif self.coding == "zstd":
+            self.decoded_bytes += len(self._zstd.decompress(data))
+        else:
+            self.decoded_bytes += len(self._brotli.process(data))
+            while more := self._brotli.process(b""):  # it returns ~32 KiB per call
+                self.decoded_bytes += len(more)
+
+    @property
+    def finished(self) -> bool:
+        if self.coding == "gzip":
+            return self._gzip.eof
+        if self.coding == "zstd":
+            return bool(self._zstd.eof)
+        return bool(self._brotli.is_finished())
+
+
+def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -> Transfer:
+    """GET ``url`` and read the body to the end; never raises for HTTP or transfer errors.
+
+    ``coding``: ask for it in ``Accept-Encoding`` (else http.client's ``identity``) and decode.
+    """
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     cpu_start_s = time.thread_time()
@@ -49,12 +94,18 @@ def download(url: str, *, timeout_s: float = 600.0) -> Transfer:
     received = 0
     status = 0
     error: str | None = None
+    decoder: _Decoder | None = None
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout_s)
     try:
-        conn.request("GET", target)
+        conn.request("GET", target, headers={"Accept-Encoding": coding} if coding else {})
         response = conn.getresponse()
         status = response.status
         headers_s = time.perf_counter() - started_s
+        sent_coding = response.getheader("Content-Encoding")
+        if coding and status == 200:
+            if sent_coding != coding:
+                raise http.client.HTTPException(f"asked for {coding}, got {sent_coding}")
+            decoder = _Decoder(coding)
         while True:
             data = response.read1(READ_BYTES)
             if not data:
@@ -64,8 +115,12 @@ def download(url: str, *, timeout_s: float = 600.0) -> Transfer:
             if received < FIRST_DATA_BYTES <= received + len(data):
                 first_data_s = time.perf_counter() - started_s
             received += len(data)
+            if decoder is not None:
+                decoder.feed(data)
         if status != 200:
             error = f"HTTP {status}"
+        elif decoder is not None and not decoder.finished:
+            error = f"the {coding} stream has no end"
     except (OSError, http.client.HTTPException) as exc:
         error = f"{type(exc).__name__}: {exc}"
     finally:
@@ -79,18 +134,21 @@ def download(url: str, *, timeout_s: float = 600.0) -> Transfer:
         total_s=total_s,
         bytes=received,
         cpu_s=time.thread_time() - cpu_start_s,
+        decoded_bytes=decoder.decoded_bytes if decoder is not None else None,
         error=error,
     )
 
 
-def download_concurrently(url: str, clients: int, *, timeout_s: float = 600.0) -> list[Transfer]:
+def download_concurrently(
+    url: str, clients: int, *, coding: str | None = None, timeout_s: float = 600.0
+) -> list[Transfer]:
     """``clients`` simultaneous downloads of ``url``, released together by a barrier."""
     results: list[Transfer | None] = [None] * clients
     barrier = threading.Barrier(clients)
 
     def one(index: int) -> None:
         barrier.wait()
-        results[index] = download(url, timeout_s=timeout_s)
+        results[index] = download(url, coding=coding, timeout_s=timeout_s)
 
     threads = [
         threading.Thread(target=one, args=(i,), name=f"client-{i}", daemon=True)

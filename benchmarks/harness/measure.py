@@ -40,6 +40,8 @@ class Case:
     fetch_rows: int | None = None
     chunk_bytes: int | None = None
     clients: int = 1
+    #: The content coding asked for in Accept-Encoding; None: none asked (identity).
+    coding: str | None = None
 
     @property
     def path(self) -> str:
@@ -61,6 +63,8 @@ class Case:
         if self.chunk_bytes is not None:
             parts.append(f"c{self.chunk_bytes}")
         parts.append(f"x{self.clients}")
+        if self.coding is not None:
+            parts.append(f"e{self.coding}")
         return "-".join(parts)
 
 
@@ -129,6 +133,7 @@ def measure_once(case: Case, subject: Subject, plan: Plan, *, attempt: int) -> d
     transfers = outcome.transfers
     errors = [t.error for t in transfers if t.error]
     total_bytes = sum(t.bytes for t in transfers)
+    decoded_bytes = sum(t.bytes if t.decoded_bytes is None else t.decoded_bytes for t in transfers)
     rows = case.rows * len(transfers)
     ttfbs = [t.first_byte_s for t in transfers]
     first_data = [t.first_data_s for t in transfers]
@@ -152,6 +157,9 @@ def measure_once(case: Case, subject: Subject, plan: Plan, *, attempt: int) -> d
         "first_data_max_s": max(first_data),
         "total_s": outcome.wall_s,
         "bytes": total_bytes,
+        "decoded_bytes": decoded_bytes,
+        # How much smaller the body went over the wire than it decodes to (1: not compressed).
+        "compression_ratio": decoded_bytes / total_bytes if total_bytes else None,
         "rows_total": rows,
         "rows_per_s": rows / outcome.wall_s,
         "mb_per_s": total_bytes / MB / outcome.wall_s,

@@ -12,7 +12,9 @@ MB = 1_000_000
 FORMATS = ("csv", "ndjson", "arrow", "parquet")
 #: Formats the exporter takes from PostgreSQL's COPY unless the request sets fetch_rows.
 COPY_FORMATS = ("csv", "ndjson")
-SUITES = ("headline", "sweep", "concurrency")
+SUITES = ("headline", "sweep", "concurrency", "compression")
+#: Formats the compression suite measures: the ones the service compresses by default.
+COMPRESSED_FORMATS = ("csv", "ndjson")
 
 #: The service's defaults when this suite was written; the sweeps cross at this point.
 DEFAULT_FETCH_ROWS = 10_000
@@ -40,6 +42,9 @@ class Plan:
     #: chunk_bytes swept with fetch_rows unset (the default path: COPY for CSV and NDJSON).
     chunk_bytes_points: tuple[int, ...] = (16 * KIB, 64 * KIB, 256 * KIB, 1 * MIB, 4 * MIB)
     concurrency_levels: tuple[int, ...] = (1, 4, 16, 64)
+    #: Content codings the compression suite asks for (identity: none, the baseline), plain
+    #: requests of the COMPRESSED_FORMATS on the sweep's data set.
+    codings: tuple[str, ...] = ("identity", "gzip", "zstd", "br")
     #: Run the references (psql COPY, naive endpoint, ADBC) next to the headline table.
     references: tuple[str, ...] = ("psql", "naive", "adbc")
     #: A run is disturbed when processes other than ours used more than this many cores.
@@ -75,6 +80,8 @@ class Plan:
             raise ValueError(f"concurrency levels must be >= 1, got {self.concurrency_levels}")
         if any(c < 1024 for c in self.chunk_bytes_points):
             raise ValueError("chunk_bytes below 1024 is refused by the service")
+        if set(self.codings) - {"identity", "gzip", "zstd", "br"} or not self.codings:
+            raise ValueError(f"codings must be some of identity, gzip, zstd, br: {self.codings}")
         if not 0 < self.sample_period_s <= 0.02:
             raise ValueError("sample_period_s must be in (0, 0.02]")
 
@@ -93,7 +100,7 @@ class Plan:
     def dataset_sizes(self) -> list[int]:
         """The data set sizes this plan reads, each generated once."""
         sizes = {self.rows} if "headline" in self.suites else set()
-        if "sweep" in self.suites:
+        if "sweep" in self.suites or "compression" in self.suites:
             sizes.add(self.sweep_rows)
         if "concurrency" in self.suites:
             sizes.add(self.concurrency_rows)

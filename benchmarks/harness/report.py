@@ -51,6 +51,7 @@ def render_report(
         headline_table(points, plan),
         _sweep_section(points),
         _concurrency_section(points),
+        compression_table(points),
         _checks_section(points),
         _runs_section(points),
     ]
@@ -179,19 +180,58 @@ def _concurrency_section(points: Points) -> str:
     return "\n".join(lines) + "\n"
 
 
+def compression_table(points: Points) -> str:
+    """Per format and coding: rows/s (and as a share of identity's), wire size and ratio."""
+    compressed = sorted(
+        (p for p in points if p["suite"] == "compression"),
+        key=lambda p: (_format_rank(p["format"]), _CODING_ORDER.index(p["coding"])),
+    )
+    if not compressed:
+        return ""
+    rows = compressed[0]["rows"]
+    lines = [
+        (
+            f"## Compression: {rows:,} rows, plain requests with Accept-Encoding (the client"
+            " decodes as it reads)\n"
+        ),
+        (
+            "| format | coding | rows/s | × identity | MB on the wire | ratio | first 4 KiB"
+            " | server CPU s | client CPU s | worst /healthz | runs |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for point in compressed:
+        identity = find(compressed, format=point["format"], coding="identity")
+        base = median(identity, "rows_per_s")
+        rate = median(point, "rows_per_s")
+        share = f"{rate / base:.2f}" if rate and base else ""
+        ratio = median(point, "compression_ratio")
+        lines.append(
+            f"| {point['format']} | {point['coding']} | {_rate_range(point)} | {share}"
+            f" | {_num(_scaled(median(point, 'bytes'), MB), 1)}"
+            f" | {'' if ratio is None else f'{ratio:.2f}'}"
+            f" | {_ms(median(point, 'first_data_s'))}"
+            f" | {_num(median(point, 'server_cpu_s'), 2)}"
+            f" | {_num(median(point, 'client_cpu_s'), 2)}"
+            f" | {_ms(median(point, 'healthz_max_s'))} | {_runs(point)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _checks_section(points: Points) -> str:
     """CSV must be byte for byte COPY's output: equal sizes on the same data set."""
     lines = []
     for reference in (p for p in points if p["target"] == "psql"):
         copy_bytes = median(reference, "bytes")
         for point in points:
+            # Compressed CSV is held to COPY's size once decoded.
             if (point["target"], point["format"], point["rows"]) != (
                 "exporter",
                 "csv",
                 reference["rows"],
             ):
                 continue
-            ours = median(point, "bytes")
+            ours = median(point, "decoded_bytes")
             if point["clients"] > 1 and ours is not None:
                 ours /= point["clients"]
             verdict = "same" if ours == copy_bytes else "DIFFERENT"
@@ -257,6 +297,13 @@ def _plan_section(plan: Plan) -> str:
         f"- {servers}, warmed up with a {WARMUP_ROWS}-row export in every format; its idle RSS"
         " is measured after that.\n"
     )
+
+
+_CODING_ORDER = ("identity", "gzip", "zstd", "br")
+
+
+def _scaled(value: float | None, unit: float) -> float | None:
+    return None if value is None else value / unit
 
 
 def _format_rank(fmt: str) -> int:

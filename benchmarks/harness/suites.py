@@ -7,6 +7,9 @@
   the cursor path, CSV and NDJSON included), and chunk_bytes swept on the default path (no
   fetch_rows): two lines, not the full grid, on a smaller data set.
 - ``concurrency``: 1..64 clients downloading at once, plain requests.
+- ``compression``: CSV and NDJSON as plain requests with each content coding in
+  Accept-Encoding (identity as the baseline), read and decoded by the client, on the sweep's
+  data set.
 
 psql's COPY is measured once per data set (suite ``reference``): every rate is reported as a
 ratio to it.
@@ -26,7 +29,7 @@ from typing import IO, Any
 from benchmarks.harness import sampling
 from benchmarks.harness.client import Transfer, download, download_concurrently
 from benchmarks.harness.measure import Case, Outcome, RetryBudget, Subject, measure_point
-from benchmarks.harness.plan import DEFAULT_CHUNK_BYTES, Plan
+from benchmarks.harness.plan import COMPRESSED_FORMATS, DEFAULT_CHUNK_BYTES, Plan
 from benchmarks.harness.queries import EXPORT_NAME, WARMUP_EXPORT_NAME, read_query
 from benchmarks.harness.references import PSQL, AdbcWorker, run_psql_copy
 from benchmarks.harness.server import ServerProcess, ServerSpec, exporter_spec, naive_spec
@@ -78,6 +81,8 @@ def run_suites(ctx: Context) -> list[dict[str, Any]]:
         records += sweep(ctx)
     if "concurrency" in plan.suites:
         records += concurrency(ctx)
+    if "compression" in plan.suites:
+        records += compression(ctx)
     return records
 
 
@@ -167,6 +172,19 @@ def concurrency(ctx: Context) -> list[dict[str, Any]]:
     return records
 
 
+def compression(ctx: Context) -> list[dict[str, Any]]:
+    plan, rows = ctx.plan, ctx.plan.sweep_rows
+    formats = [f for f in plan.formats if f in COMPRESSED_FORMATS]
+    ctx.log(f"compression: {', '.join(plan.codings)} on {', '.join(formats)}, {rows:,} rows")
+    records: list[dict[str, Any]] = []
+    for fmt in formats:
+        for coding in plan.codings:
+            case = Case(suite="compression", target="exporter", format=fmt, rows=rows,
+                        coding=coding)  # fmt: skip
+            records += _exporter_point(ctx, case)
+    return records
+
+
 def psql_subject(ctx: Context, rows: int) -> Subject:
     url = ctx.database_url(rows)
     name = f"bench-psql-{ctx.run_id}"
@@ -229,7 +247,7 @@ def _exporter_point(ctx: Context, case: Case) -> list[dict[str, Any]]:
         ):
             export_url = f"{server.base_url}/exports/{EXPORT_NAME}?{export_query(case)}"
             subject = Subject(
-                run=functools.partial(_http, export_url, case.clients),
+                run=functools.partial(_http, export_url, case.clients, coding=case.coding),
                 database=_database_name(url),
                 server_pid=server.pid,
                 idle_rss_bytes=idle,
@@ -310,12 +328,13 @@ def _alive(server: ServerProcess) -> bool:
     return server.process.poll() is None
 
 
-def _http(url: str, clients: int) -> Outcome:
+def _http(url: str, clients: int, *, coding: str | None = None) -> Outcome:
+    asked = None if coding == "identity" else coding  # http.client asks for identity itself
     if clients == 1:
-        transfer = download(url)
+        transfer = download(url, coding=asked)
         return Outcome(transfers=[transfer], wall_s=transfer.total_s)
     started_s = time.perf_counter()
-    transfers = download_concurrently(url, clients)
+    transfers = download_concurrently(url, clients, coding=asked)
     return Outcome(transfers=transfers, wall_s=time.perf_counter() - started_s)
 
 

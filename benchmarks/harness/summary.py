@@ -17,6 +17,8 @@ METRICS = (
     "first_data_max_s",
     "total_s",
     "bytes",
+    "decoded_bytes",
+    "compression_ratio",
     "server_idle_rss_bytes",
     "server_peak_rss_bytes",
     "server_rss_growth_bytes",
@@ -40,6 +42,7 @@ CASE_FIELDS = (
     "fetch_rows",
     "chunk_bytes",
     "clients",
+    "coding",
 )
 
 
