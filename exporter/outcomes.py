@@ -14,7 +14,6 @@ from typing import Any
 
 import asyncpg
 
-from exporter.catalog import REDACTED
 from exporter.db import is_connection_failure
 from exporter.errors import (
     DatabaseUnavailable,
@@ -31,6 +30,7 @@ from exporter.errors import (
     UnknownExport,
     UnsupportedFormat,
 )
+from exporter.params import scrub_secrets
 
 log = logging.getLogger("exporter.stream")
 
@@ -144,7 +144,7 @@ def log_export(
     error; for the others the message says it all.
     """
     if failure is not None:
-        record.error = _scrub(str(failure) or type(failure).__name__, secrets)
+        record.error = scrub_secrets(str(failure) or type(failure).__name__, secrets)
     elif record.outcome == CANCELLED:
         record.error = "the server shut down before the export ended"
     fields: dict[str, Any] = asdict(record)
@@ -153,7 +153,9 @@ def log_export(
         fields["ttfb_s"] = round(record.ttfb_s, 6)
     if record.outcome in (FAILED, CANCELLED, CLIENT_TOO_SLOW):
         if record.cause == INTERNAL and failure is not None:
-            fields["exception"] = _scrub("".join(traceback.format_exception(failure)), secrets)
+            fields["exception"] = scrub_secrets(
+                "".join(traceback.format_exception(failure)), secrets
+            )
         log.error(
             "export %s aborted after %d rows (%s): %s",
             record.export,
@@ -168,9 +170,3 @@ def log_export(
     else:
         log.info("export %s %s: %d rows", record.export, record.outcome, record.rows,
                  extra={"fields": fields})  # fmt: skip
-
-
-def _scrub(text: str, secrets: Sequence[str]) -> str:
-    for secret in sorted(secrets, key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    return text

@@ -77,6 +77,14 @@ def secret_values(export: ExportDefinition, items: Iterable[tuple[str, str]]) ->
     return [v for n, v in items if v and n not in shown and n not in RESERVED_PARAM_NAMES]
 
 
+def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
+    """``text`` with every secret value replaced by REDACTED (longest first, so a secret that
+    contains another is replaced whole)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, REDACTED)
+    return text
+
+
 def _cut(value: str) -> str:
     return value if len(value) <= LOGGED_VALUE_CHARS else value[:LOGGED_VALUE_CHARS] + "…"
 

@@ -50,6 +50,19 @@ def _owner(request: Request | WebSocket) -> str | None:
     return key.key_id if key is not None else None
 
 
+def _hidden_params(request: Request | WebSocket, job: Job) -> frozenset[str]:
+    """Names of the job's sensitive parameters: their values are never shown back."""
+    service: ExportService = request.app.state.service
+    export = service.catalog.get(job.spec.export)
+    if export is None:  # gone from the catalog: nothing says which values are secret
+        return frozenset(job.spec.params)
+    return frozenset(p.name for p in export.params if p.sensitive)
+
+
+def _shown(request: Request | WebSocket, job: Job) -> dict[str, Any]:
+    return job.describe(_hidden_params(request, job))
+
+
 async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
     """The job, if it exists and the caller may see it (others' jobs are unknown, not 403)."""
     store: JobStore = request.app.state.job_store
@@ -121,7 +134,7 @@ async def submit_job(request: Request) -> Response:
     worker: JobWorker | None = request.app.state.job_worker
     if worker is not None:
         worker.wake()
-    return _json(job.describe(), 202, headers={"Location": f"/jobs/{job.id}"})
+    return _json(_shown(request, job), 202, headers={"Location": f"/jobs/{job.id}"})
 
 
 @router.get("/jobs", summary="Recent jobs, newest first")
@@ -133,7 +146,7 @@ async def list_jobs(request: Request) -> Response:
             InvalidParameter("limit", f"expected an integer from 1 to {LIST_LIMIT_MAX}")
         )
     jobs = await store.list_recent(owner=_owner(request), limit=int(raw_limit))
-    return _json({"jobs": [job.describe() for job in jobs]})
+    return _json({"jobs": [_shown(request, job) for job in jobs]})
 
 
 @router.get("/jobs/{job_id}", summary="A job's state, progress and file")
@@ -142,7 +155,7 @@ async def get_job(job_id: str, request: Request) -> Response:
         job = await _find_job(request, job_id)
     except ExporterError as exc:
         return response_for_error(exc)
-    return _json(job.describe())
+    return _json(_shown(request, job))
 
 
 @router.delete(
@@ -159,13 +172,14 @@ async def delete_job(job_id: str, request: Request) -> Response:
     if not job.state.finished:
         cancelled = await store.request_cancel(job.id)
         assert cancelled is not None
-        return _json(cancelled.describe(), 202 if cancelled.state is JobState.RUNNING else 200)
+        status = 202 if cancelled.state is JobState.RUNNING else 200
+        return _json(_shown(request, cancelled), status)
     path = await store.remove_file(job.id, FileStatus.DELETED)
     if path is not None:
         await anyio.Path(request.app.state.jobs_dir / path).unlink(missing_ok=True)
     refreshed = await store.get(job.id)
     assert refreshed is not None
-    return _json(refreshed.describe())
+    return _json(_shown(request, refreshed))
 
 
 @router.api_route(
@@ -236,20 +250,22 @@ async def job_events_sse(job_id: str, request: Request) -> Response:
         return response_for_error(exc)
     store: JobStore = request.app.state.job_store
     return StreamingResponse(
-        _sse_events(store, job.id),
+        _sse_events(store, job.id, _hidden_params(request, job)),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _sse_events(store: JobStore, job_id: UUID) -> AsyncIterator[bytes]:
+async def _sse_events(
+    store: JobStore, job_id: UUID, hidden_params: frozenset[str]
+) -> AsyncIterator[bytes]:
     number = 0
     async for kind, job in follow_job(store, job_id, quiet_s=SSE_KEEPALIVE_S):
         if kind == "quiet":
             yield b": keep-alive\n\n"
             continue
         number += 1
-        data = orjson.dumps(job.describe()).decode()
+        data = orjson.dumps(job.describe(hidden_params)).decode()
         yield f"id: {number}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
@@ -263,10 +279,11 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
         return
     await websocket.accept()
     store: JobStore = websocket.app.state.job_store
+    hidden = _hidden_params(websocket, job)
     try:
         async for kind, snapshot in follow_job(store, job.id):
             await websocket.send_text(
-                orjson.dumps({"event": kind, "job": snapshot.describe()}).decode()
+                orjson.dumps({"event": kind, "job": snapshot.describe(hidden)}).decode()
             )
         await websocket.close(code=1000)
     except WebSocketDisconnect:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from exporter.catalog import REDACTED
 from exporter.compression import COMPRESSION_NAMES
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
 from exporter.errors import InvalidParameter, UnsupportedFormat
@@ -116,8 +117,8 @@ class Job:
     file_sha256: str | None
     expires_at: datetime | None
 
-    def describe(self) -> dict[str, Any]:
-        """The job as the API shows it."""
+    def describe(self, hidden_params: Collection[str] = ()) -> dict[str, Any]:
+        """The job as the API shows it; values of ``hidden_params`` (sensitive) redacted."""
         base = f"/jobs/{self.id}"
         file = None
         if self.file_status is not FileStatus.NONE:
@@ -133,7 +134,10 @@ class Job:
         return {
             "id": str(self.id),
             "export": self.spec.export,
-            "params": dict(self.spec.params),
+            "params": {
+                name: REDACTED if name in hidden_params else value
+                for name, value in self.spec.params.items()
+            },
             "format": self.spec.format,
             "compression": self.spec.compression,
             "state": self.state.value,

@@ -30,6 +30,7 @@ from exporter.files.writing import FileResult, export_to_file
 from exporter.jobs.metrics import JobMetrics
 from exporter.jobs.model import Job, JobState
 from exporter.jobs.store import JobStore
+from exporter.params import scrub_secrets, secret_values
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
 
@@ -248,6 +249,7 @@ class JobWorker:
         else:
             log.exception("job %s: unexpected failure", job.id, exc_info=exc)
             reason = f"internal error: {exc!r}"
+        reason = scrub_secrets(reason, self._secrets(job))
         log.error("job %s: failed after %d rows: %s", job.id, progress.stats.rows, reason)
         await self._end(job, JobState.FAILED, reason, progress)
 
@@ -279,6 +281,13 @@ class JobWorker:
         if state is not None and state.finished:
             self._count_ended(job, state, 0)
         return state
+
+    def _secrets(self, job: Job) -> list[str]:
+        """The job's sensitive values: never in its recorded error or the log."""
+        export = self.service.catalog.get(job.spec.export)
+        if export is None:
+            return [value for value in job.spec.params.values() if value]
+        return secret_values(export, job.spec.params.items())
 
     def _count_running(self) -> None:
         if self.metrics is not None:

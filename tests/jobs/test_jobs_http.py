@@ -454,3 +454,20 @@ def test_job_metrics_follow_the_queue_and_the_outcomes(
     assert metric(jobs_server, "exporter_job_duration_seconds_count", export="numbers") == 1
     assert wait_for_metric(jobs_server, "exporter_jobs", 0, state="running") == 0
     assert metric(jobs_server, "exporter_jobs_running_here") == 0
+
+
+def test_sensitive_values_are_never_shown_or_logged(
+    client: httpx.Client, jobs_server: LiveServer
+) -> None:
+    # code is cast to integer in the query: PostgreSQL's error quotes the bad value.
+    secret, bad_code = "tok-3f9a-very-secret", "not-a-number-77"
+    params = {"token": secret, "code": bad_code, "label": "visible"}
+    job = submit(client, export="sensitive_echo", params=params, format="csv")
+    assert job["params"] == {"token": "[redacted]", "code": "[redacted]", "label": "visible"}
+    done = wait_for(client, job["id"], finished)
+    assert done["state"] == "failed"
+    assert "[redacted]" in done["error"] and bad_code not in done["error"]
+    listed = client.get("/jobs").text
+    log = jobs_server.log()
+    for text in (listed, json.dumps(done), log):
+        assert secret not in text and bad_code not in text
