@@ -14,17 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exporter.auth import (
-    KEY_ID,
-    Authenticator,
-    keys_file_entry,
-    load_authenticator,
-    new_token,
-    token_sha256,
-)
+from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog import load_catalog
 from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command
+from exporter.commands import keys as keys_command
 from exporter.errors import ExporterError
 from exporter.logs import configure_logging, redact_url
 from exporter.settings import Settings, describe_settings
@@ -45,17 +39,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("settings", help="list the settings, their variables and defaults")
     export_command.add_parser(commands)
     jobs_command.add_parser(commands)
-    keys = commands.add_parser("keys", help="API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True)
-    new_key = key_commands.add_parser(
-        "new", help="make a key: print its token (once) and the keys file entry"
-    )
-    new_key.add_argument("--id", required=True, dest="key_id", help=f"key id ({KEY_ID.pattern})")
-    new_key.add_argument(
-        "--exports",
-        default="*",
-        help="comma-separated export names or globs the key may use (default: all)",
-    )
+    keys_command.add_parser(commands)
     args = parser.parse_args(argv)
     if args.command in ("export", "jobs"):
         # Commands run by a person: plain lines. The service's own logging is set up below.
@@ -72,7 +56,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{env}={default}\n    {help_text}")
         return 0
     if args.command == "keys":
-        return _new_key(args.key_id, args.exports)
+        return keys_command.run(args)
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
         settings = Settings.from_env(os.environ, **overrides)
@@ -88,30 +72,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("exporter cannot start: %s", exc)
         return 2
     return serve_forever(settings, authenticator, log_format=log_format)
-
-
-def _new_key(key_id: str, exports: str) -> int:
-    patterns = [pattern.strip() for pattern in exports.split(",") if pattern.strip()]
-    if not KEY_ID.fullmatch(key_id) or not patterns:
-        print(
-            f"exporter: key id must match {KEY_ID.pattern}; --exports must name at least one",
-            file=sys.stderr,
-        )
-        return 2
-    token = new_token(key_id)
-    print(
-        "# The token, shown this once (only its SHA-256 is kept); give it to the client:\n"
-        f"{token}\n"
-        "# Append to the keys file (EXPORTER_KEYS_FILE):\n"
-        f"{keys_file_entry(key_id, token, patterns)}",
-        end="",
-    )
-    if patterns == ["*"]:
-        print(
-            "# Or, as the one key in the environment:\n"
-            f"EXPORTER_API_KEY_SHA256={key_id}:{token_sha256(token).hex()}"
-        )
-    return 0
 
 
 def serve_forever(
