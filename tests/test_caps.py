@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from exporter.catalog import parse_export
-from exporter.encoders import FORMATS, get_format
+from exporter.encoders import FORMATS
 from exporter.errors import CatalogError, ExportCapExceeded
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
 from exporter.sizes import parse_size_bytes
-from tests.streams import export_bytes
+from tests.streams import export_bytes, stream_into
 
 
 def parse(text: str):  # type: ignore[no-untyped-def]
@@ -72,13 +72,8 @@ async def test_one_row_past_max_rows_aborts_without_writing_it(
     request = service.bind("capped_rows", [("rows", str(rows))])
     stats = StreamStats()
     written = bytearray()
-
-    async def write(chunk: bytes) -> None:
-        written.extend(chunk)
-
     with pytest.raises(ExportCapExceeded) as caught:
-        async with service.open_stream(request, get_format(fmt), stats) as pump:
-            await pump(write)
+        await stream_into(service, request, fmt, written, stats)
     assert (caught.value.cap, caught.value.limit) == ("max_rows", 1000)
     assert not stats.complete
     if fmt == "csv":
@@ -96,13 +91,8 @@ async def test_output_past_max_bytes_aborts_before_crossing_it(
     request = service.bind("capped_bytes", [("rows", "20000"), ("chunk_bytes", "4096")])
     stats = StreamStats()
     written = bytearray()
-
-    async def write(chunk: bytes) -> None:
-        written.extend(chunk)
-
     with pytest.raises(ExportCapExceeded) as caught:
-        async with service.open_stream(request, get_format(fmt), stats) as pump:
-            await pump(write)
+        await stream_into(service, request, fmt, written, stats)
     assert (caught.value.cap, caught.value.limit) == ("max_bytes", 64 * 1024)
     # COPY hands over whole socket reads: its first piece may already cross the cap.
     assert len(written) <= 64 * 1024
