@@ -10,10 +10,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from exporter.encoders import arrow, csv, ndjson, parquet
-from exporter.encoders.base import Encoder, EncoderFactory
+from exporter.encoders.base import Encoder, EncoderFactory, TextColumnsEncoder
 from exporter.errors import UnsupportedFormat
 
-__all__ = ["DEFAULT_FORMAT", "FORMATS", "Encoder", "Format", "format_for_media_type", "get_format"]
+__all__ = [
+    "DEFAULT_FORMAT",
+    "FORMATS",
+    "Encoder",
+    "Format",
+    "TextColumnsEncoder",
+    "format_for_media_type",
+    "get_format",
+]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,20 @@
 """Text values -> Arrow arrays, one column at a time (shared by the Arrow and Parquet encoders).
 
-The common case is one vectorized cast in Arrow's C++ (string -> int64, timestamp, decimal).
-Values Arrow cannot parse (``infinity``, BC dates, sub-minute zone offsets) send that column of
-that batch through a pure-Python parser. ``±infinity`` dates and timestamps become the
-largest/smallest value of the Arrow type, as DuckDB also stores them.
+Every column's text arrives as an Arrow string array: built from the cursor's Python strings,
+or parsed by Arrow's CSV reader from COPY's output. One converter per column turns it into the
+column's type, so both paths give identical arrays. The common case is one vectorized cast in
+Arrow's C++ (string -> int64, timestamp, decimal); uuid and bytea hex are decoded in one C call
+per batch. ``±infinity`` dates and timestamps become the largest/smallest value of the Arrow
+type, as DuckDB also stores them. Values Arrow cannot parse (BC dates, years past 9999,
+sub-minute zone offsets) send that column of that batch through a pure-Python parser.
 """
 
 from __future__ import annotations
 
+import binascii
 import re
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
@@ -28,7 +33,12 @@ _STAMP = re.compile(
     r"(?P<bc> BC)?"
 )
 
+_ZERO_UUID = "00000000-0000-0000-0000-000000000000"
+
+#: One batch of a column's values as the cursor returns them (str, list or None) -> Arrow.
 ArrayBuilder = Callable[[Sequence[Any]], pa.Array]
+#: One batch of a column's text as an Arrow string array (NULL as null) -> Arrow.
+TextConverter = Callable[[pa.Array], pa.Array]
 
 
 def arrow_type(column: Column) -> pa.DataType:
@@ -76,11 +86,43 @@ _SCALAR_TYPES: dict[ValueKind, pa.DataType] = {
 }
 
 
+def text_converter(column: Column) -> TextConverter:
+    """A function from one batch of ``column``'s text (a string array) to its Arrow array.
+
+    For array columns this converts the elements. Both the cursor path (values built into a
+    string array first) and the COPY path (string columns parsed by Arrow's CSV reader) go
+    through it, so both produce the same arrays.
+    """
+    kind, target = column.kind, _scalar_type(column)
+    if kind is ValueKind.BOOL:
+        return lambda strings: pc.equal(strings, "t")
+    if kind is ValueKind.UUID:
+        return partial(_uuid_from_text, column)
+    if kind is ValueKind.BYTEA:
+        return partial(_bytea_from_text, column)
+    if kind is ValueKind.DATE:
+        return _cast_or(column, target, _parse_date)
+    if kind in (ValueKind.TIMESTAMP, ValueKind.TIMESTAMPTZ):
+        return _cast_or(column, target, _parse_timestamp)
+    if pa.types.is_string(target):
+        return lambda strings: strings
+
+    def cast(strings: pa.Array) -> pa.Array:
+        try:
+            return pc.cast(strings, target)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise EncodingFailed(
+                column.name, f"cannot be written as Arrow {target}: {exc}"
+            ) from exc
+
+    return cast
+
+
 def array_builder(column: Column) -> ArrayBuilder:
-    """A function from one batch's values of ``column`` to an Arrow array."""
-    scalar = _scalar_builder(column, _scalar_type(column))
+    """A function from one batch of ``column``'s values, as the cursor returns them, to Arrow."""
+    convert = text_converter(column)
     if not column.is_array:
-        return scalar
+        return lambda values: convert(pa.array(values, pa.string()))
     list_type = arrow_type(column)
 
     def build_list(values: Sequence[Any]) -> pa.Array:
@@ -99,63 +141,101 @@ def array_builder(column: Column) -> ArrayBuilder:
             offsets.append(len(flat))
             mask.append(value is None)
         return pa.ListArray.from_arrays(
-            pa.array(offsets, pa.int32()), scalar(flat), type=list_type, mask=pa.array(mask)
+            pa.array(offsets, pa.int32()),
+            convert(pa.array(flat, pa.string())),
+            type=list_type,
+            mask=pa.array(mask),
         )
 
     return build_list
 
 
-def _scalar_builder(column: Column, target: pa.DataType) -> ArrayBuilder:
-    kind = column.kind
-    if kind is ValueKind.BOOL:
-        return lambda values: pc.equal(pa.array(values, pa.string()), "t")
-    if kind is ValueKind.UUID:
-        return _build_uuid
-    if kind is ValueKind.BYTEA:
-        return lambda values: pa.array(
-            [None if v is None else bytes.fromhex(v[2:]) for v in values], pa.binary()
-        )
-    if kind is ValueKind.DATE:
-        return _cast_or(column, target, _parse_date)
-    if kind in (ValueKind.TIMESTAMP, ValueKind.TIMESTAMPTZ):
-        return _cast_or(column, target, _parse_timestamp)
-    if pa.types.is_string(target):
-        return lambda values: pa.array(values, pa.string())
+def _cast_or(column: Column, target: pa.DataType, parse: Callable[[str], int]) -> TextConverter:
+    """Arrow's cast; ``±infinity`` mapped to the type's extremes; anything else Arrow cannot
+    parse (BC, years past 9999, sub-minute offsets) through ``parse``, value by value."""
+    if target == pa.date32():
+        storage, largest, smallest = pa.int32(), _DATE32_MAX, _DATE32_MIN
+    else:
+        storage, largest, smallest = pa.int64(), _TIMESTAMP_MAX, _TIMESTAMP_MIN
+    no_text = pa.scalar(None, pa.string())
 
-    def cast(values: Sequence[Any]) -> pa.Array:
-        try:
-            return pc.cast(pa.array(values, pa.string()), target)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-            raise EncodingFailed(
-                column.name, f"cannot be written as Arrow {target}: {exc}"
-            ) from exc
-
-    return cast
-
-
-def _cast_or(column: Column, target: pa.DataType, parse: Callable[[str], int]) -> ArrayBuilder:
-    storage = pa.int32() if target == pa.date32() else pa.int64()
-
-    def build(values: Sequence[Any]) -> pa.Array:
-        strings = pa.array(values, pa.string())
+    def build(strings: pa.Array) -> pa.Array:
         try:
             return pc.cast(strings, target)
         except pa.ArrowInvalid:
+            pass
+        positive, negative = pc.equal(strings, "infinity"), pc.equal(strings, "-infinity")
+        infinite = pc.or_(positive, negative)
+        if pc.any(infinite).as_py():
             try:
-                numbers = [None if v is None else parse(v) for v in values]
-            except ValueError as exc:
-                raise EncodingFailed(column.name, str(exc)) from exc
-            return pa.array(numbers, storage).view(target)
+                finite = pc.cast(pc.if_else(infinite, no_text, strings), target).view(storage)
+            except pa.ArrowInvalid:
+                pass
+            else:
+                extremes = pc.if_else(negative, pa.scalar(smallest, storage), finite)
+                return pc.if_else(positive, pa.scalar(largest, storage), extremes).view(target)
+        try:
+            numbers = [None if v is None else parse(v) for v in strings.to_pylist()]
+        except ValueError as exc:
+            raise EncodingFailed(column.name, str(exc)) from exc
+        return pa.array(numbers, storage).view(target)
 
     return build
 
 
-def _build_uuid(values: Sequence[Any]) -> pa.Array:
-    storage = pa.array(
-        [None if v is None else bytes.fromhex(v.replace("-", "")) for v in values],
-        pa.binary(16),
+def _uuid_from_text(column: Column, strings: pa.Array) -> pa.Array:
+    """PostgreSQL's uuid text (always 8-4-4-4-12 lower-case hex) as 16 bytes, decoded in C."""
+    count = len(strings)
+    digits = pc.replace_substring(pc.fill_null(strings, _ZERO_UUID), "-", "")
+    if count and pc.min_max(pc.binary_length(digits)).as_py() != {"min": 32, "max": 32}:
+        raise EncodingFailed(column.name, "unexpected uuid text")
+    start = _offsets(digits)[0].as_py()
+    try:
+        raw = binascii.a2b_hex(memoryview(digits.buffers()[2])[start : start + 32 * count])
+    except binascii.Error as exc:
+        raise EncodingFailed(column.name, f"unexpected uuid text: {exc}") from exc
+    storage = _with_nulls_of(
+        strings,
+        pa.FixedSizeBinaryArray.from_buffers(pa.binary(16), count, [None, pa.py_buffer(raw)]),
     )
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
+
+
+def _bytea_from_text(column: Column, strings: pa.Array) -> pa.Array:
+    """PostgreSQL's bytea hex text (``\\x`` + two digits a byte) as bytes, decoded in C."""
+    count = len(strings)
+    text = pc.fill_null(strings, "\\x")
+    if count and not pc.all(pc.starts_with(text, "\\x")).as_py():
+        raise EncodingFailed(column.name, "bytea text without the \\x prefix")
+    # (pc.binary_slice without a stop fails on some pyarrow versions; the prefix is ASCII.)
+    digits = pc.utf8_slice_codeunits(text, 2)
+    odd = pc.not_equal(pc.bit_wise_and(pc.binary_length(digits), 1), 0)
+    if count and pc.any(odd).as_py():
+        raise EncodingFailed(column.name, "bytea text with an odd number of hex digits")
+    offsets = _offsets(digits)
+    start, end = offsets[0].as_py(), offsets[count].as_py()
+    try:
+        raw = binascii.a2b_hex(memoryview(digits.buffers()[2] or b"")[start:end])
+    except binascii.Error as exc:
+        raise EncodingFailed(column.name, f"unexpected bytea text: {exc}") from exc
+    byte_offsets = pc.cast(pc.divide(pc.subtract(offsets, start), 2), pa.int32())
+    binary = pa.BinaryArray.from_buffers(
+        pa.binary(), count, [None, byte_offsets.buffers()[1], pa.py_buffer(raw)]
+    )
+    return _with_nulls_of(strings, binary)
+
+
+def _offsets(array: pa.Array) -> pa.Array:
+    """The int32 offsets of a string/binary array (``len + 1`` of them, slicing respected)."""
+    return pa.Array.from_buffers(
+        pa.int32(), len(array) + 1, [None, array.buffers()[1]], offset=array.offset
+    )
+
+
+def _with_nulls_of(strings: pa.Array, values: pa.Array) -> pa.Array:
+    if not strings.null_count:
+        return values
+    return pc.if_else(pc.is_null(strings), pa.scalar(None, values.type), values)
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
@@ -204,7 +284,15 @@ def _parse_timestamp(text: str) -> int:
 def record_batch(
     schema: pa.Schema, builders: Sequence[ArrayBuilder], rows: Sequence[Sequence[Any]]
 ) -> pa.RecordBatch:
-    """One Arrow record batch from a batch of text rows."""
+    """One Arrow record batch from a batch of text rows (the cursor path)."""
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in builders]
     arrays = [build(values) for build, values in zip(builders, columns, strict=True)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def record_batch_from_text(
+    schema: pa.Schema, converters: Sequence[TextConverter], strings: Sequence[pa.Array]
+) -> pa.RecordBatch:
+    """One Arrow record batch from one string array per column (the COPY path)."""
+    arrays = [convert(text) for convert, text in zip(converters, strings, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
+
+import pyarrow as pa
 
 from exporter.columns import Column, Row
 
@@ -21,6 +23,16 @@ class Encoder(Protocol):
 
     def finish(self) -> bytes:
         """Bytes that close a complete output (Arrow end-of-stream, Parquet footer)."""
+        ...
+
+
+@runtime_checkable
+class TextColumnsEncoder(Encoder, Protocol):
+    """An encoder that also takes a batch as one Arrow string array per column (Arrow, Parquet):
+    COPY's CSV parsed by Arrow, with no Python object per value."""
+
+    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+        """Bytes for one batch given as each column's text (NULL as null); may be empty."""
         ...
 
 

@@ -13,16 +13,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from exporter.columns import Column, Row
-from exporter.encoders._arrow_values import array_builder, arrow_schema, record_batch
+from exporter.encoders._arrow_values import (
+    array_builder,
+    arrow_schema,
+    record_batch,
+    record_batch_from_text,
+    text_converter,
+)
 from exporter.encoders._sink import DrainableSink
 
 
 class ParquetEncoder:
-    """Encodes text rows as a Parquet file (zstd-compressed column chunks)."""
+    """Encodes text rows, or string columns, as a Parquet file (zstd-compressed column chunks)."""
 
     def __init__(self, columns: Sequence[Column], *, row_group_rows: int) -> None:
         self._schema = arrow_schema(columns)
         self._builders = [array_builder(column) for column in columns]
+        self._converters = [text_converter(column) for column in columns]
         self._row_group_rows = row_group_rows
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
@@ -34,16 +41,22 @@ class ParquetEncoder:
         return self._sink.drain()
 
     def encode(self, rows: Sequence[Row]) -> bytes:
-        self._pending.append(record_batch(self._schema, self._builders, rows))
-        self._pending_rows += len(rows)
-        if self._pending_rows >= self._row_group_rows:
-            self._write_pending()
-        return self._sink.drain()
+        return self._add(record_batch(self._schema, self._builders, rows))
+
+    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+        return self._add(record_batch_from_text(self._schema, self._converters, strings))
 
     def finish(self) -> bytes:
         assert self._writer is not None, "start() first"
         self._write_pending()
         self._writer.close()
+        return self._sink.drain()
+
+    def _add(self, batch: pa.RecordBatch) -> bytes:
+        self._pending.append(batch)
+        self._pending_rows += batch.num_rows
+        if self._pending_rows >= self._row_group_rows:
+            self._write_pending()
         return self._sink.drain()
 
     def _write_pending(self) -> None:
