@@ -1,7 +1,18 @@
-"""Formats PostgreSQL can produce itself with COPY, byte for byte what the encoders would.
+"""Exports PostgreSQL's COPY can serve, per format and per export: decided here, in one place.
 
 CSV is by definition ``COPY ... (FORMAT csv, HEADER)``, and COPY hands it out faster than any
 per-row path (benchmarks/README.md: 1.16x psql's own COPY on 5M rows).
+
+Arrow and Parquet read ``COPY ... (FORMAT csv)`` too: Arrow's C++ CSV reader splits it into one
+string array per column (``exporter.copy_csv``) and the same converters as on the cursor path
+type them. No Python object is built per row or per value (on the cursor path asyncpg builds a
+Record per row and a str per value). Exports whose columns this cannot carry exactly stay on the
+cursor path (``copy_plan``):
+
+- array columns: PostgreSQL's array text (``{a,"b c",NULL}``, nested braces for more
+  dimensions) would need a parser of its own per value; the cursor path gets arrays decoded by
+  asyncpg, and a multidimensional one must abort the export exactly as it does there;
+- no columns at all: COPY then writes one empty line per row, nothing Arrow can count.
 
 NDJSON is deliberately not here. ``to_json`` of each row in a one-column CSV COPY (quote and
 delimiter set to control characters, which JSON text never holds raw) is exact, but building
@@ -11,7 +22,10 @@ orjson, measured in the same benchmark run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+from exporter.columns import Column
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,8 +34,26 @@ class CopyPlan:
 
     select: str
     options: dict[str, str | bool] = field(default_factory=dict)
+    #: COPY's CSV is parsed into string columns and encoded (Arrow, Parquet), instead of being
+    #: the output itself (CSV).
+    parse_columns: bool = False
 
 
 COPY_PLANS: dict[str, CopyPlan] = {
     "csv": CopyPlan("{query}", {"format": "csv", "header": True}),
+    "arrow": CopyPlan("{query}", {"format": "csv"}, parse_columns=True),
+    "parquet": CopyPlan("{query}", {"format": "csv"}, parse_columns=True),
 }
+
+
+def copy_plan(format_name: str, columns: Sequence[Column]) -> CopyPlan | None:
+    """The COPY plan for this format and these result columns; None: use the cursor path."""
+    plan = COPY_PLANS.get(format_name)
+    if plan is not None and plan.parse_columns and not parses_exactly(columns):
+        return None
+    return plan
+
+
+def parses_exactly(columns: Sequence[Column]) -> bool:
+    """Whether COPY's CSV of these columns parses into the values the cursor would return."""
+    return bool(columns) and not any(column.is_array for column in columns)

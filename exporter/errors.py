@@ -104,6 +104,14 @@ class EncodingFailed(ExporterError):
         self.reason = reason
 
 
+class CopyOutputInvalid(ExporterError):
+    """COPY's output could not be read back as the export's rows (never the data's fault)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"COPY output: {reason}")
+        self.reason = reason
+
+
 class UnknownJob(ExporterError):
     """No job has this id (or it belongs to someone else)."""
 

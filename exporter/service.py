@@ -14,10 +14,12 @@ from functools import partial
 
 import anyio
 import asyncpg
+from anyio import to_thread
 
 from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
-from exporter.copy_plans import COPY_PLANS
+from exporter.copy_csv import CsvColumns
+from exporter.copy_plans import copy_plan
 from exporter.db import (
     AcquireWaits,
     CopyOut,
@@ -28,11 +30,16 @@ from exporter.db import (
     session_settings,
 )
 from exporter.describe import describe_catalog
-from exporter.encoders import Format
-from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
+from exporter.encoders import Format, TextColumnsEncoder
+from exporter.errors import (
+    ConfigError,
+    CopyOutputInvalid,
+    ServerBusy,
+    TooManyConcurrentExports,
+)
 from exporter.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.params import Bounds, ExportRequest, bind_request
-from exporter.pipeline import OutputCaps, StreamStats, encode_batches
+from exporter.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
@@ -185,16 +192,21 @@ class ExportService:
         Yields a pump: ``await pump(write)`` produces the whole output into ``write`` (one
         chunk at a time, each awaited). The connection is released when the block exits.
 
-        CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python), unless
-        the request sets ``fetch_rows``, which asks for the cursor path, or the export declares
-        ``max_rows``: COPY reports its row count only at the end, the cursor after each batch.
-        Output past the export's ``max_rows``/``max_bytes`` raises ``ExportCapExceeded``
-        before the chunk that crosses the cap is written.
+        CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python); Arrow and
+        Parquet parse COPY's CSV into columns, when the export's columns allow it
+        (``exporter.copy_plans``). The request setting ``fetch_rows`` asks for the cursor path,
+        and so does an export that declares ``max_rows``: COPY reports its row count only at
+        the end, the cursor after each batch. Output past the export's
+        ``max_rows``/``max_bytes`` raises ``ExportCapExceeded`` before the chunk that crosses
+        the cap is written.
         """
         export = request.export
         caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
+        encoder = output.create_encoder(
+            export.columns, parquet_row_group_rows=self.settings.parquet_row_group_rows
+        )
         use_cursor = request.fetch_rows_given or export.max_rows is not None
-        plan = None if use_cursor else COPY_PLANS.get(output.name)
+        plan = None if use_cursor else copy_plan(output.name, export.columns)
         if plan is not None:
             async with open_copy(
                 self.pool,
@@ -205,11 +217,22 @@ class ExportService:
                 limits=self.session_limits(export, whole_statement=True),
                 waits=self.acquire_waits,
             ) as copy:
-                yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
+                if not plan.parse_columns:
+                    yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
+                    return
+                assert isinstance(encoder, TextColumnsEncoder), output.name
+                yield partial(
+                    _pump_copy_columns,
+                    copy,
+                    encoder,
+                    CsvColumns(len(export.columns)),
+                    block_bytes=self.settings.copy_block_bytes,
+                    chunk_bytes=request.chunk_bytes,
+                    stats=stats,
+                    caps=caps,
+                    limiter=self.encode_limiter,
+                )
             return
-        encoder = output.create_encoder(
-            export.columns, parquet_row_group_rows=self.settings.parquet_row_group_rows
-        )
         async with open_rows(
             self.pool,
             export,
@@ -291,4 +314,77 @@ async def _pump_copy(
     rows = await copy.run(sink)
     await flush()
     stats.rows = rows
+    stats.complete = True
+
+
+async def _pump_copy_columns(
+    copy: CopyOut,
+    encoder: TextColumnsEncoder,
+    csv: CsvColumns,
+    write: Callable[[bytes], Awaitable[None]],
+    *,
+    block_bytes: int,
+    chunk_bytes: int,
+    stats: StreamStats,
+    caps: OutputCaps,
+    limiter: anyio.CapacityLimiter,
+) -> None:
+    """COPY's CSV parsed into string columns and encoded (Arrow, Parquet), into ``write``.
+
+    COPY's pieces (whole rows each, see ``exporter.copy_csv``) are gathered into blocks of
+    about ``block_bytes``; the first piece goes alone so the first batch leaves early, and
+    pieces that waited ``COPY_HOLD_S`` go too. Each block is parsed and encoded in a worker
+    thread (``limiter`` caps how many exports do so at once) while asyncpg awaits this sink:
+    it reads nothing more from PostgreSQL until the block's bytes are written (backpressure,
+    no task or queue in between), so one export holds at most a block and its encoding (and
+    for Parquet one row group).
+    """
+    pending: list[bytes] = []
+    pending_bytes = 0
+    pending_since_s = 0.0
+    blocks = 0
+
+    async def send(data: bytes) -> None:
+        for chunk in split_chunks(data, chunk_bytes):
+            stats.bytes += len(chunk)
+            caps.check(stats)  # the counts already include this chunk
+            await write(chunk)
+
+    def encode(block: bytes) -> tuple[bytes, int]:
+        strings = csv.parse(block)
+        return encoder.encode_text(strings), len(strings[0])
+
+    async def flush() -> None:
+        nonlocal pending_bytes, blocks
+        if not pending:
+            return
+        block = pending[0] if len(pending) == 1 else b"".join(pending)
+        pending.clear()
+        pending_bytes = 0
+        encoded, rows = await to_thread.run_sync(encode, block, limiter=limiter)
+        blocks += 1
+        stats.rows += rows
+        await send(encoded)
+
+    async def sink(data: bytes) -> None:
+        nonlocal pending_bytes, pending_since_s
+        if not data.endswith(b"\n"):
+            raise CopyOutputInvalid("a piece of COPY output does not end with a whole row")
+        if not pending:
+            pending_since_s = time.monotonic()
+        pending.append(data)
+        pending_bytes += len(data)
+        if (
+            blocks == 0
+            or pending_bytes >= block_bytes
+            or time.monotonic() - pending_since_s >= COPY_HOLD_S
+        ):
+            await flush()
+
+    await send(encoder.start())
+    rows = await copy.run(sink)
+    await flush()
+    if rows != stats.rows:
+        raise CopyOutputInvalid(f"PostgreSQL sent {rows} rows, {stats.rows} were parsed")
+    await send(await to_thread.run_sync(encoder.finish, limiter=limiter))
     stats.complete = True

@@ -104,6 +104,13 @@ class Settings:
         "Largest chunk_bytes a request may ask for.",
         _parse_int,
     )
+    copy_block_bytes: int = _setting(
+        1 * MIB,
+        "EXPORTER_COPY_BLOCK_BYTES",
+        "Arrow/Parquet from COPY: bytes of CSV gathered before a block is parsed and encoded "
+        "(one record batch; bounds the memory of one export with the row group).",
+        _parse_int,
+    )
     parquet_row_group_rows: int = _setting(
         65_536,
         "EXPORTER_PARQUET_ROW_GROUP_ROWS",
@@ -304,6 +311,7 @@ class Settings:
             "fetch_rows_max",
             "chunk_bytes",
             "chunk_bytes_max",
+            "copy_block_bytes",
             "parquet_row_group_rows",
             "pool_max_size",
             "encode_threads",

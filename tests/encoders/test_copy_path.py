@@ -1,0 +1,139 @@
+"""Arrow and Parquet from COPY's CSV (the default path) against the cursor path (fetch_rows
+given): the same tables, schema and field metadata included, on every export of the test
+catalog. Both read back with pyarrow."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from exporter import service as service_module
+from exporter.copy_plans import copy_plan
+from exporter.errors import EncodingFailed
+from exporter.service import ExportService
+from exporter.settings import Settings
+from tests.streams import export_bytes
+
+CASES = [
+    ("zoo_scalars", []),  # every scalar type_zoo column: NaN, infinities, BC, unicode, bytea
+    ("copy_edges", []),  # BOM, lone CR, quotes, years past 9999, infinity next to BC
+    ("zoo_text", []),  # one column: NULL is an empty line, '' is ""
+    ("type_zoo", []),  # arrays: stays on the cursor path
+    ("json_whitespace", []),  # an array column too
+    ("orders", [("since", "2024-03-01"), ("status", "paid")]),
+    ("orders", [("since", "2999-01-01")]),  # empty result
+    ("orders_stream", []),
+    ("customers", []),
+    ("orders_by_day", []),
+    ("numbers", [("rows", "25000")]),
+    ("echo", [("t", 'a,"b"\n\\N;--\''), ("n", "-0.000000000000000000000000001")]),
+    ("données", []),
+    ("fails_at_row", [("rows", "100"), ("fail_at", "1000")]),
+    ("slow_first_row", [("delay_s", "0")]),
+    ("strict_timeout", [("rows", "5")]),
+]
+#: Exports not compared, and why.
+NOT_COMPARED = {
+    "slow_numbers": "its produced_at is clock_timestamp(): different on every run",
+    "zoo_everything": "a 2-D array aborts Arrow on both paths (test below)",
+}
+#: Exports that must take the COPY path (their columns are all scalars).
+COPY_EXPORTS = {"zoo_scalars", "copy_edges", "zoo_text", "orders", "numbers", "echo"}
+
+
+def read_table(fmt: str, data: bytes) -> pa.Table:
+    if fmt == "arrow":
+        return pa.ipc.open_stream(data).read_all()
+    return pq.read_table(io.BytesIO(data))
+
+
+def assert_same_table(ours: pa.Table, theirs: pa.Table) -> None:
+    """``Table.equals`` with metadata, except that NaN equals NaN (same bits, same text)."""
+    assert ours.schema.equals(theirs.schema, check_metadata=True), (ours.schema, theirs.schema)
+    assert ours.num_rows == theirs.num_rows
+    for name in ours.column_names:
+        a, b = ours.column(name).combine_chunks(), theirs.column(name).combine_chunks()
+        if pa.types.is_floating(a.type):
+            bits = pa.int32() if a.type == pa.float32() else pa.int64()
+            a, b = a.view(bits), b.view(bits)
+        assert a.equals(b), (name, a.to_pylist(), b.to_pylist())
+
+
+@pytest.fixture(params=[1024, None], ids=["blocks-1KiB", "blocks-default"])
+async def block_service(
+    request: pytest.FixtureRequest, settings: Settings
+) -> AsyncIterator[ExportService]:
+    """The service with tiny COPY blocks (many record batches, pieces gathered) or defaults."""
+    overrides = {} if request.param is None else {"copy_block_bytes": request.param}
+    running = await ExportService.start(Settings.from_env({}, **{**_fields(settings), **overrides}))
+    try:
+        yield running
+    finally:
+        await running.close()
+
+
+def _fields(settings: Settings) -> dict[str, Any]:
+    return {"database_url": settings.database_url, "sql_dir": settings.sql_dir}
+
+
+@pytest.fixture
+def copy_pumps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Records each export that went through the COPY-to-columns pump."""
+    calls: list[str] = []
+    real: Callable[..., Any] = service_module._pump_copy_columns
+
+    async def spy(*args: Any, **kwargs: Any) -> None:
+        calls.append("copy")
+        await real(*args, **kwargs)
+
+    monkeypatch.setattr(service_module, "_pump_copy_columns", spy)
+    return calls
+
+
+@pytest.mark.parametrize("fmt", ["arrow", "parquet"])
+@pytest.mark.parametrize(("export", "items"), CASES)
+async def test_copy_path_equals_cursor_path(
+    block_service: ExportService,
+    copy_pumps: list[str],
+    export: str,
+    items: list[tuple[str, str]],
+    fmt: str,
+) -> None:
+    columns = block_service.catalog[export].columns
+    on_copy = copy_plan(fmt, columns) is not None
+    assert on_copy or export not in COPY_EXPORTS
+    ours = read_table(fmt, await export_bytes(block_service, export, fmt, items))
+    assert copy_pumps == (["copy"] if on_copy else [])
+    theirs = read_table(
+        fmt, await export_bytes(block_service, export, fmt, [*items, ("fetch_rows", "7")])
+    )
+    assert copy_pumps == (["copy"] if on_copy else [])  # fetch_rows: the cursor path
+    assert_same_table(ours, theirs)
+
+
+def test_every_export_is_compared(service: ExportService) -> None:
+    compared = {name for name, _ in CASES}
+    assert set(service.catalog) == compared | set(NOT_COMPARED)
+
+
+async def test_array_exports_stay_on_the_cursor_path(service: ExportService) -> None:
+    assert copy_plan("arrow", service.catalog["type_zoo"].columns) is None
+    assert copy_plan("csv", service.catalog["type_zoo"].columns) is not None
+    # The multidimensional array aborts exactly as it does with fetch_rows.
+    with pytest.raises(EncodingFailed, match="multidimensional arrays"):
+        await export_bytes(service, "zoo_everything", "arrow")
+
+
+async def test_copy_batches_hold_whole_blocks(service: ExportService) -> None:
+    data = await export_bytes(service, "numbers", "arrow", [("rows", "100000")])
+    sizes = [batch.num_rows for batch in pa.ipc.open_stream(data)]
+    assert sum(sizes) == 100_000
+    # The first COPY piece goes alone (the first bytes leave early), then blocks of about
+    # EXPORTER_COPY_BLOCK_BYTES: far fewer, larger batches than fetch_rows would give.
+    assert sizes[0] < sizes[1]
+    assert len(sizes) < 100_000 / 1000
