@@ -146,13 +146,20 @@ def test_first_bytes_arrive_before_a_slow_query_finishes(http: httpx.Client) -> 
     assert first_at < total / 2, (first_at, total)
 
 
-@pytest.mark.parametrize("fmt", ["csv", "ndjson", "arrow", "parquet"])
-def test_failure_after_first_byte_aborts_the_transfer(http: httpx.Client, fmt: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "path"),
+    [(fmt, "cursor") for fmt in ("csv", "ndjson", "arrow", "parquet")]
+    + [(fmt, "copy") for fmt in ("csv", "arrow", "parquet")],
+)
+def test_failure_after_first_byte_aborts_the_transfer(
+    http: httpx.Client, fmt: str, path: str
+) -> None:
     received = bytearray()
+    fetch_rows = "&fetch_rows=1000" if path == "cursor" else ""
     with (
         pytest.raises(httpx.RemoteProtocolError),
         http.stream(
-            "GET", f"/exports/fails_at_row?rows=100000&fail_at=50000&fetch_rows=1000&format={fmt}"
+            "GET", f"/exports/fails_at_row?rows=100000&fail_at=50000&format={fmt}{fetch_rows}"
         ) as response,
     ):
         assert response.status_code == 200

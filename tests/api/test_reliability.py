@@ -4,6 +4,7 @@ shutdown. Every test runs a real uvicorn process against the real PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 import socket
 import subprocess
@@ -17,6 +18,8 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import httpx
 import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import LiveServer
@@ -39,10 +42,13 @@ def pool_in_use(server: LiveServer) -> int:
 @pytest.mark.parametrize(
     "path",
     [
-        # streaming, the client leaves in the middle
+        # streaming, the client leaves in the middle (COPY, and COPY parsed into columns)
         "/exports/numbers?rows=50000000&format=csv",
+        "/exports/numbers?rows=50000000&format=arrow",
+        "/exports/numbers?rows=50000000&format=parquet",
         # the query is still computing its first row when the client leaves
         "/exports/slow_first_row?delay_s=30",
+        "/exports/slow_first_row?delay_s=30&format=parquet",
         # slow rows, between two round trips
         "/exports/slow_numbers?rows=100000&delay_s=0.001&fetch_rows=1000",
     ],
@@ -78,11 +84,19 @@ def test_a_client_that_stops_reading_is_cut_off(
     sock.close()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "format=csv&fetch_rows=500",  # cursor
+        "format=arrow",  # COPY parsed into columns
+        "format=parquet",
+    ],
+)
 def test_backend_terminated_mid_stream_aborts_the_transfer(
-    live_server: LiveServer, database_url: str
+    live_server: LiveServer, database_url: str, query: str
 ) -> None:
     received = 0
-    path = "/exports/slow_numbers?rows=100000&delay_s=0.0005&fetch_rows=500&format=csv"
+    path = f"/exports/slow_numbers?rows=100000&delay_s=0.0005&{query}"
     with httpx.Client(base_url=live_server.base_url, timeout=30) as client:
         with pytest.raises(httpx.RemoteProtocolError), client.stream("GET", path) as response:
             assert response.status_code == 200
@@ -188,8 +202,24 @@ def test_database_outage_gives_503_and_recovery_needs_no_restart(
         proxy.close()
 
 
+def count_rows(fmt: str, body: bytes) -> int:
+    if fmt == "arrow":
+        return int(pa.ipc.open_stream(body).read_all().num_rows)
+    if fmt == "parquet":
+        return int(pq.read_table(io.BytesIO(body)).num_rows)
+    return body.count(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "query"),
+    [
+        ("ndjson", "fetch_rows=10"),  # cursor
+        ("arrow", "format=arrow"),  # COPY parsed into columns
+        ("parquet", "format=parquet"),
+    ],
+)
 def test_sigterm_finishes_short_exports_and_aborts_long_ones(
-    server_factory: Callable[..., LiveServer], database_url: str
+    server_factory: Callable[..., LiveServer], database_url: str, fmt: str, query: str
 ) -> None:
     server = server_factory(EXPORTER_SHUTDOWN_GRACE="4s")
     results: dict[str, object] = {}
@@ -198,15 +228,15 @@ def test_sigterm_finishes_short_exports_and_aborts_long_ones(
         try:
             with httpx.Client(base_url=server.base_url, timeout=30) as client:
                 response = client.get(path)
-                results[name] = response.text.count("\n")
+                results[name] = count_rows(fmt, response.content)
         except httpx.HTTPError as exc:
             results[name] = exc
 
     short = threading.Thread(
-        target=fetch, args=("short", "/exports/slow_numbers?rows=100&delay_s=0.01&fetch_rows=10")
+        target=fetch, args=("short", f"/exports/slow_numbers?rows=100&delay_s=0.01&{query}")
     )
     long = threading.Thread(
-        target=fetch, args=("long", "/exports/slow_numbers?rows=3000&delay_s=0.01&fetch_rows=10")
+        target=fetch, args=("long", f"/exports/slow_numbers?rows=3000&delay_s=0.01&{query}")
     )
     short.start()
     long.start()
