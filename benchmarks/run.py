@@ -24,7 +24,15 @@ from typing import Any
 from benchmarks.harness.dataset import ensure_dataset
 from benchmarks.harness.machine import describe_machine
 from benchmarks.harness.measure import RetryBudget
-from benchmarks.harness.plan import FORMATS, SUITES, Plan, customize, full_plan, quick_plan
+from benchmarks.harness.plan import (
+    FORMATS,
+    REFERENCES,
+    SUITES,
+    Plan,
+    customize,
+    full_plan,
+    quick_plan,
+)
 from benchmarks.harness.plots import draw_all
 from benchmarks.harness.queries import EXPORT_NAME, write_bench_catalog
 from benchmarks.harness.report import render_report
@@ -147,6 +155,12 @@ def _parser() -> argparse.ArgumentParser:
         "--suites", type=_csv_list(SUITES), help=f"some of {','.join(SUITES)} (default: all)"
     )
     parser.add_argument(
+        "--references",
+        type=_csv_list(REFERENCES),
+        help=f"some of {','.join(REFERENCES)} next to the headline (default: all; psql's COPY"
+        " is always measured: every rate is a ratio to it)",
+    )
+    parser.add_argument(
         "--database-url",
         help="PostgreSQL server to use (its databases are created on it);"
         " default: BENCH_DATABASE_URL, else " + DEFAULT_SERVER_URL,
@@ -167,6 +181,7 @@ def _plan_from(args: argparse.Namespace) -> Plan:
             "retries",
             "formats",
             "suites",
+            "references",
         )
         if (value := getattr(args, name)) is not None
     }

@@ -13,6 +13,7 @@ FORMATS = ("csv", "ndjson", "arrow", "parquet")
 #: Formats the exporter takes from PostgreSQL's COPY unless the request sets fetch_rows.
 COPY_FORMATS = ("csv", "ndjson")
 SUITES = ("headline", "sweep", "concurrency", "compression")
+REFERENCES = ("psql", "naive", "adbc")
 #: Formats the compression suite measures: the ones the service compresses by default.
 COMPRESSED_FORMATS = ("csv", "ndjson")
 
@@ -46,7 +47,7 @@ class Plan:
     #: requests of the COMPRESSED_FORMATS on the sweep's data set.
     codings: tuple[str, ...] = ("identity", "gzip", "zstd", "br")
     #: Run the references (psql COPY, naive endpoint, ADBC) next to the headline table.
-    references: tuple[str, ...] = ("psql", "naive", "adbc")
+    references: tuple[str, ...] = REFERENCES
     #: A run is disturbed when processes other than ours used more than this many cores.
     disturbed_cores: float = 0.25
     #: The /healthz probe period.
@@ -74,7 +75,7 @@ class Plan:
             raise ValueError(f"formats must be some of {FORMATS}, got {self.formats}")
         if set(self.suites) - set(SUITES) or not self.suites:
             raise ValueError(f"suites must be some of {SUITES}, got {self.suites}")
-        if set(self.references) - {"psql", "naive", "adbc"}:
+        if set(self.references) - set(REFERENCES):
             raise ValueError(f"unknown reference in {self.references}")
         if any(c < 1 for c in self.concurrency_levels) or not self.concurrency_levels:
             raise ValueError(f"concurrency levels must be >= 1, got {self.concurrency_levels}")
