@@ -18,7 +18,7 @@ from anyio import to_thread
 
 from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
-from exporter.copy_csv import CsvColumns
+from exporter.copy_csv import BlockBuffer, CsvColumns
 from exporter.copy_plans import copy_plan
 from exporter.db import (
     AcquireWaits,
@@ -339,8 +339,7 @@ async def _pump_copy_columns(
     no task or queue in between), so one export holds at most a block and its encoding (and
     for Parquet one row group).
     """
-    pending: list[bytes] = []
-    pending_bytes = 0
+    pending = BlockBuffer()
     pending_since_s = 0.0
     blocks = 0
 
@@ -350,33 +349,31 @@ async def _pump_copy_columns(
             caps.check(stats)  # the counts already include this chunk
             await write(chunk)
 
-    def encode(block: bytes) -> tuple[bytes, int]:
-        strings = csv.parse(block)
+    def encode() -> tuple[bytes, int]:
+        with pending.view() as block:
+            strings = csv.parse(block)
         return encoder.encode_text(strings), len(strings[0])
 
     async def flush() -> None:
-        nonlocal pending_bytes, blocks
-        if not pending:
+        nonlocal blocks
+        if not pending.size:
             return
-        block = pending[0] if len(pending) == 1 else b"".join(pending)
+        encoded, rows = await to_thread.run_sync(encode, limiter=limiter)
         pending.clear()
-        pending_bytes = 0
-        encoded, rows = await to_thread.run_sync(encode, block, limiter=limiter)
         blocks += 1
         stats.rows += rows
         await send(encoded)
 
     async def sink(data: bytes) -> None:
-        nonlocal pending_bytes, pending_since_s
+        nonlocal pending_since_s
         if not data.endswith(b"\n"):
             raise CopyOutputInvalid("a piece of COPY output does not end with a whole row")
-        if not pending:
+        if not pending.size:
             pending_since_s = time.monotonic()
         pending.append(data)
-        pending_bytes += len(data)
         if (
             blocks == 0
-            or pending_bytes >= block_bytes
+            or pending.size >= block_bytes
             or time.monotonic() - pending_since_s >= COPY_HOLD_S
         ):
             await flush()
