@@ -90,8 +90,8 @@ def _sweep_figure(
             is_chunk_bytes_sweep,
             "chunk_bytes",
             (
-                "default path (no fetch_rows): csv, ndjson by COPY;"
-                f" arrow, parquet by cursor ({DEFAULT_FETCH_ROWS // 1000}k)"
+                "default path (no fetch_rows): csv, arrow, parquet by COPY;"
+                f" ndjson by cursor ({DEFAULT_FETCH_ROWS // 1000}k)"
             ),
             _kib,
         ),

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness.plan import (
+    COPY_FORMATS,
     DEFAULT_CHUNK_BYTES,
     DEFAULT_FETCH_ROWS,
     FORMATS,
@@ -69,16 +70,16 @@ def headline_table(points: Points, plan: Plan) -> str:
         return ""
     lines = [
         (
-            f"## Headline: {plan.rows:,} rows, plain requests (the server's defaults: CSV and"
-            " NDJSON by COPY, Arrow and Parquet by cursor at fetch_rows"
+            f"## Headline: {plan.rows:,} rows, plain requests (the server's defaults:"
+            f" {_copy_formats()} from COPY, NDJSON by cursor at fetch_rows"
             f" {DEFAULT_FETCH_ROWS:,}; chunk_bytes {_size(DEFAULT_CHUNK_BYTES)})\n"
         ),
         (
-            "| what | rows/s | × psql COPY | MB/s | headers | first byte | first 4 KiB"
-            " | peak RSS above idle | server CPU s | PG backend CPU s | client CPU s"
-            " | worst /healthz |"
+            "| what | rows/s | × psql COPY | × ADBC | MB/s | headers | first byte | first 4 KiB"
+            " | peak RSS above idle | server CPU s | server CPU µs/row | PG backend CPU s"
+            " | client CPU s | worst /healthz |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = [("psql", "csv")] + [("exporter", f) for f in plan.formats]
     order += [("naive", "json"), ("adbc", "arrow")]
@@ -89,11 +90,12 @@ def headline_table(points: Points, plan: Plan) -> str:
         label = _TARGET_LABEL.get(target, f"exporter {fmt} ({point['path']})")
         lines.append(
             f"| {label} | {_rate_range(point)} | {_ratio(point)}"
-            f" | {_num(median(point, 'mb_per_s'))}"
+            f" | {_ratio(point, 'ratio_to_adbc')} | {_num(median(point, 'mb_per_s'))}"
             f" | {_ms(median(point, 'headers_s'))} | {_ms(median(point, 'ttfb_s'))}"
             f" | {_ms(median(point, 'first_data_s'))}"
             f" | {_mb(median(point, 'server_rss_growth_bytes'))}"
             f" | {_num(median(point, 'server_cpu_s'), 1)}"
+            f" | {_per_row_us(median(point, 'server_cpu_s'), point['rows'])}"
             f" | {_num(median(point, 'backend_cpu_s'), 1)}"
             f" | {_num(median(point, 'client_cpu_s'), 1)} | {_ms(median(point, 'healthz_max_s'))} |"
         )
@@ -120,8 +122,8 @@ def _sweep_section(points: Points) -> str:
             "chunk_bytes",
             is_chunk_bytes_sweep,
             (
-                "chunk_bytes on the default path (fetch_rows unset: CSV and NDJSON by COPY, Arrow"
-                f" and Parquet by cursor at {DEFAULT_FETCH_ROWS:,} rows)"
+                f"chunk_bytes on the default path (fetch_rows unset: {_copy_formats()} from COPY,"
+                f" NDJSON by cursor at {DEFAULT_FETCH_ROWS:,} rows)"
             ),
         ),
     ):
@@ -317,9 +319,17 @@ def _rate_range(point: dict[str, Any]) -> str:
     return f"{_k(rate['median'])} ({_k(rate['min'])}..{_k(rate['max'])})"
 
 
-def _ratio(point: dict[str, Any]) -> str:
-    ratio = point.get("ratio_to_psql")
+def _ratio(point: dict[str, Any], key: str = "ratio_to_psql") -> str:
+    ratio = point.get(key)
     return "" if ratio is None else f"{ratio:.2f}"
+
+
+def _per_row_us(seconds: float | None, rows: int) -> str:
+    return "" if seconds is None else f"{seconds / rows * 1e6:.2f}"
+
+
+def _copy_formats() -> str:
+    return ", ".join(f.upper() if f == "csv" else f.capitalize() for f in COPY_FORMATS)
 
 
 def _runs(point: dict[str, Any]) -> str:

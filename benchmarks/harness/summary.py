@@ -80,7 +80,7 @@ def _point(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _add_ratios(points: list[dict[str, Any]]) -> None:
-    """Each point's median rows/s as a ratio to psql's COPY on the same data set."""
+    """Each point's median rows/s as a ratio to psql's COPY, and to ADBC, on the same data set."""
     copy_rate = {
         p["rows"]: p["metrics"]["rows_per_s"]["median"]
         for p in points
@@ -90,6 +90,15 @@ def _add_ratios(points: list[dict[str, Any]]) -> None:
         rate = point["metrics"]["rows_per_s"]
         reference = copy_rate.get(point["rows"])
         point["ratio_to_psql"] = rate["median"] / reference if rate and reference else None
+    adbc_rate = {
+        p["rows"]: p["metrics"]["rows_per_s"]["median"]
+        for p in points
+        if p["target"] == "adbc" and p["metrics"]["rows_per_s"]
+    }
+    for point in points:
+        rate = point["metrics"]["rows_per_s"]
+        adbc = adbc_rate.get(point["rows"])
+        point["ratio_to_adbc"] = rate["median"] / adbc if rate and adbc else None
 
 
 def find(points: Sequence[dict[str, Any]], **fields: Any) -> dict[str, Any] | None:
