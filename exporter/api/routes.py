@@ -181,7 +181,7 @@ def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
             "in": "query",
             "required": False,
             "description": "Rows per cursor round trip (server-side bounds apply); for csv, "
-            "giving it selects the cursor path instead of COPY.",
+            "arrow and parquet, giving it selects the cursor path instead of COPY.",
             "schema": {"type": "integer", "minimum": 1},
         },
         {
