@@ -1,7 +1,10 @@
 """Parquet, written front to back: row groups as rows arrive, the footer at the end.
 
 Rows are buffered up to ``row_group_rows`` per row group (that bounds this format's memory per
-export). A file cut short has no footer and no trailing magic, so no reader accepts it.
+export). Every row group but the last holds exactly ``row_group_rows`` rows, in one contiguous
+chunk per column: the file's bytes then depend only on the rows, not on how they arrived
+(cursor batches, COPY blocks cut by timing). A file cut short has no footer and no trailing
+magic, so no reader accepts it.
 """
 
 from __future__ import annotations
@@ -55,17 +58,22 @@ class ParquetEncoder:
     def _add(self, batch: pa.RecordBatch) -> bytes:
         self._pending.append(batch)
         self._pending_rows += batch.num_rows
-        if self._pending_rows >= self._row_group_rows:
-            self._write_pending()
+        while self._pending_rows >= self._row_group_rows:
+            self._write_pending(self._row_group_rows)
         return self._sink.drain()
 
-    def _write_pending(self) -> None:
+    def _write_pending(self, rows: int | None = None) -> None:
+        """Write ``rows`` pending rows (all of them by default) as one row group."""
         assert self._writer is not None, "start() first"
-        if self._pending:
-            table = pa.Table.from_batches(self._pending, schema=self._schema)
-            self._writer.write_table(table, row_group_size=max(len(table), 1))
-            self._pending.clear()
-            self._pending_rows = 0
+        if not self._pending:
+            return
+        table = pa.Table.from_batches(self._pending, schema=self._schema)
+        rows = len(table) if rows is None else rows
+        # Contiguous columns: Parquet's pages follow the chunks they are written from.
+        group = table.slice(0, rows).combine_chunks()
+        self._writer.write_table(group, row_group_size=max(rows, 1))
+        self._pending = table.slice(rows).to_batches()
+        self._pending_rows = len(table) - rows
 
 
 def create_encoder(

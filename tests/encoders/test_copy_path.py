@@ -1,6 +1,6 @@
 """Arrow and Parquet from COPY's CSV (the default path) against the cursor path (fetch_rows
 given): the same tables, schema and field metadata included, on every export of the test
-catalog. Both read back with pyarrow."""
+catalog (read back with pyarrow), and the very same Parquet bytes."""
 
 from __future__ import annotations
 
@@ -110,13 +110,13 @@ async def test_copy_path_equals_cursor_path(
     definition = block_service.catalog[export]
     on_copy = copy_plan(fmt, definition.columns) is not None and definition.max_rows is None
     assert on_copy or export not in COPY_EXPORTS
-    ours = read_table(fmt, await export_bytes(block_service, export, fmt, items))
+    ours = await export_bytes(block_service, export, fmt, items)
     assert copy_pumps == (["copy"] if on_copy else [])
-    theirs = read_table(
-        fmt, await export_bytes(block_service, export, fmt, [*items, ("fetch_rows", "7")])
-    )
+    theirs = await export_bytes(block_service, export, fmt, [*items, ("fetch_rows", "7")])
     assert copy_pumps == (["copy"] if on_copy else [])  # fetch_rows: the cursor path
-    assert_same_table(ours, theirs)
+    assert_same_table(read_table(fmt, ours), read_table(fmt, theirs))
+    if fmt == "parquet":  # row groups of exactly row_group_rows: the same file, byte for byte
+        assert ours == theirs
 
 
 def test_every_export_is_compared(service: ExportService) -> None:
@@ -140,3 +140,18 @@ async def test_copy_batches_hold_whole_blocks(service: ExportService) -> None:
     # EXPORTER_COPY_BLOCK_BYTES: far fewer, larger batches than fetch_rows would give.
     assert sizes[0] < sizes[1]
     assert len(sizes) < 100_000 / 1000
+
+
+async def test_parquet_row_groups_do_not_depend_on_the_path(settings: Settings) -> None:
+    small_groups = Settings.from_env({}, **_fields(settings), parquet_row_group_rows=40_000)
+    running = await ExportService.start(small_groups)
+    try:
+        items = [("rows", "150000")]
+        ours = await export_bytes(running, "numbers", "parquet", items)
+        theirs = await export_bytes(running, "numbers", "parquet", [*items, ("fetch_rows", "999")])
+    finally:
+        await running.close()
+    metadata = pq.ParquetFile(io.BytesIO(ours)).metadata
+    sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+    assert sizes == [40_000, 40_000, 40_000, 30_000]
+    assert ours == theirs
