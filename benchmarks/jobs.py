@@ -8,6 +8,7 @@ server's peak RSS above idle (kernel high-water mark, reset after warm-up), and 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -18,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 
 from benchmarks.harness.dataset import ensure_dataset
@@ -38,6 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     url = ensure_dataset(
         args.database_url or DEFAULT_SERVER_URL, ROOT / "sql" / "demo" / "schema.sql", args.rows
     )
+    schema = f"bench_jobs_{os.getpid()}"
     with tempfile.TemporaryDirectory(prefix="exporter-bench-jobs-") as scratch:
         work = Path(scratch)
         catalog = write_bench_catalog(ROOT / "sql" / "exports" / f"{EXPORT_NAME}.sql", work / "sql")
@@ -47,12 +50,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             application_name="exporter-bench-jobs",
             settings={
                 "EXPORTER_JOBS_DIR": str(work / "jobs"),
-                "EXPORTER_JOBS_SCHEMA": f"bench_jobs_{os.getpid()}",
+                "EXPORTER_JOBS_SCHEMA": schema,
                 "EXPORTER_JOBS_CONCURRENCY": "1",
             },
         )
-        with (work / "server.log").open("wb") as log, ServerProcess.start(spec, log) as server:
-            result = _run_job(server, args)
+        try:
+            with (work / "server.log").open("wb") as log, ServerProcess.start(spec, log) as server:
+                result = _run_job(server, args)
+        finally:
+            asyncio.run(_drop_schema(url, schema))
         print(json.dumps(result, indent=2))
     return 0
 
@@ -80,6 +86,15 @@ def _run_job(server: ServerProcess, args: argparse.Namespace) -> dict[str, Any]:
         "idle_rss_mib": round(idle_rss / 2**20, 1),
         "peak_rss_above_idle_mib": round((peak_rss_bytes(server.pid) - idle_rss) / 2**20, 1),
     }
+
+
+async def _drop_schema(url: str, schema: str) -> None:
+    """The job table this run created goes with it; the data set stays for the next run."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 def _wait(client: httpx.Client, job_id: str) -> dict[str, Any]:
