@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -220,7 +221,7 @@ async def download_job(job_id: str, request: Request) -> Response:
     )
 
 
-def _downloadable_path(job: Job, jobs_dir: Any) -> Any:
+def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
     if job.file_status in (FileStatus.EXPIRED, FileStatus.DELETED) or (
         job.file_status is FileStatus.AVAILABLE
         and job.expires_at is not None

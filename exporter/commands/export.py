@@ -15,6 +15,7 @@ from pathlib import Path
 
 import anyio
 
+from exporter.commands.arguments import add_param_option, parse_params
 from exporter.commands.progress import Progress, human_bytes
 from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
@@ -46,10 +47,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
     )
     parser.add_argument("name", help="the export (a file in EXPORTER_SQL_DIR)")
-    parser.add_argument(
-        "-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-        help="a parameter value; repeat for several",
-    )  # fmt: skip
+    add_param_option(parser)
     parser.add_argument(
         "-f", "--format", choices=list(FORMATS),
         help="output format (default: from the output's suffix, else ndjson)",
@@ -78,12 +76,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
-    items = []
-    for raw in args.param:
-        name, equals, value = raw.partition("=")
-        if not equals or not name:
-            raise ExporterError(f"--param {raw!r}: expected NAME=VALUE")
-        items.append((name, value))
+    try:
+        items = parse_params(args.param)
+    except ValueError as exc:
+        raise ExporterError(str(exc)) from None
     items.append(("format", _choose_format(args)))
     if args.fetch_rows is not None:
         items.append(("fetch_rows", str(args.fetch_rows)))

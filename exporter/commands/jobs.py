@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from exporter.commands.arguments import add_param_option, parse_params
 from exporter.commands.export import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from exporter.commands.progress import Progress, human_bytes
 from exporter.compression import COMPRESSION_NAMES
@@ -46,7 +47,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     submit = actions.add_parser("submit", help="queue an export; prints the job id")
     submit.add_argument("name", help="the export")
-    submit.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE")
+    add_param_option(submit)
     submit.add_argument("-f", "--format", choices=list(FORMATS), default="csv")
     submit.add_argument("-c", "--compression", choices=COMPRESSION_NAMES, default="none")
     submit.add_argument("--wait", action="store_true", help="wait until the job finishes")
@@ -79,12 +80,10 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
 
 
 def _submit(client: httpx.Client, args: argparse.Namespace) -> int:
-    params = {}
-    for raw in args.param:
-        name, equals, value = raw.partition("=")
-        if not equals or not name:
-            raise JobCommandError(f"--param {raw!r}: expected NAME=VALUE", EXIT_USAGE)
-        params[name] = value
+    try:
+        params = dict(parse_params(args.param))
+    except ValueError as exc:
+        raise JobCommandError(str(exc), EXIT_USAGE) from None
     body = {"export": args.name, "params": params, "format": args.format,
             "compression": args.compression}  # fmt: skip
     job = _checked(client.post("/jobs", json=body), usage_errors=True)
