@@ -1,9 +1,10 @@
 """COPY's CSV output -> one Arrow string array per column, parsed by Arrow's C++ CSV reader.
 
-This is how Arrow and Parquet get their rows from ``COPY (query) TO STDOUT (FORMAT csv)``
-(see ``exporter.copy_plans``): each column arrives as the same text the cursor path reads
-(both are PostgreSQL's output functions under the same session settings), and the same
-converters (``exporter.encoders._arrow_values``) turn it into typed columns.
+This is how NDJSON, Arrow and Parquet get their rows from ``COPY (query) TO STDOUT (FORMAT
+csv)`` (see ``exporter.copy_plans``): each column arrives as the same text the cursor path
+reads (both are PostgreSQL's output functions under the same session settings), and the
+encoders turn it into JSON text (``exporter.encoders._json_columns``) or typed columns (the
+cursor path's converters, ``exporter.encoders._arrow_values``).
 
 COPY's CSV (delimiter ``,``, quote ``"``, NULL as an unquoted empty field) maps onto Arrow's
 reader exactly when:

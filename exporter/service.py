@@ -192,8 +192,8 @@ class ExportService:
         Yields a pump: ``await pump(write)`` produces the whole output into ``write`` (one
         chunk at a time, each awaited). The connection is released when the block exits.
 
-        CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python); Arrow and
-        Parquet parse COPY's CSV into columns, when the export's columns allow it
+        CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python); NDJSON,
+        Arrow and Parquet parse COPY's CSV into columns, when the export's columns allow it
         (``exporter.copy_plans``). The request setting ``fetch_rows`` asks for the cursor path,
         and so does an export that declares ``max_rows``: COPY reports its row count only at
         the end, the cursor after each batch. Output past the export's
@@ -329,7 +329,8 @@ async def _pump_copy_columns(
     caps: OutputCaps,
     limiter: anyio.CapacityLimiter,
 ) -> None:
-    """COPY's CSV parsed into string columns and encoded (Arrow, Parquet), into ``write``.
+    """COPY's CSV parsed into string columns and encoded (NDJSON, Arrow, Parquet), into
+    ``write``.
 
     COPY's pieces (whole rows each, see ``exporter.copy_csv``) are gathered into blocks of
     about ``block_bytes``; the first piece goes alone so the first batch leaves early, and

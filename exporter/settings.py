@@ -107,8 +107,8 @@ class Settings:
     copy_block_bytes: int = _setting(
         1 * MIB,
         "EXPORTER_COPY_BLOCK_BYTES",
-        "Arrow/Parquet from COPY: bytes of CSV gathered before a block is parsed and encoded "
-        "(one record batch; bounds the memory of one export with the row group).",
+        "NDJSON/Arrow/Parquet from COPY: bytes of CSV gathered before a block is parsed and "
+        "encoded (one batch; bounds the memory of one export with the row group).",
         _parse_int,
     )
     parquet_row_group_rows: int = _setting(

@@ -12,7 +12,7 @@ MB = 1_000_000
 FORMATS = ("csv", "ndjson", "arrow", "parquet")
 #: Formats the exporter takes from PostgreSQL's COPY unless the request sets fetch_rows (CSV as
 #: is; Arrow and Parquet parsed from COPY's CSV, for exports without array columns, as here).
-COPY_FORMATS = ("csv", "arrow", "parquet")
+COPY_FORMATS = ("csv", "ndjson", "arrow", "parquet")
 SUITES = ("headline", "sweep", "concurrency", "compression")
 REFERENCES = ("psql", "naive", "adbc")
 #: Formats the compression suite measures: the ones the service compresses by default.

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from benchmarks.harness.plan import DEFAULT_CHUNK_BYTES, DEFAULT_FETCH_ROWS, KIB, MB
+from benchmarks.harness.plan import DEFAULT_CHUNK_BYTES, KIB, MB
 
 Points = Sequence[dict[str, Any]]
 
@@ -89,10 +89,7 @@ def _sweep_figure(
             "chunk_bytes",
             is_chunk_bytes_sweep,
             "chunk_bytes",
-            (
-                "default path (no fetch_rows): csv, arrow, parquet by COPY;"
-                f" ndjson by cursor ({DEFAULT_FETCH_ROWS // 1000}k)"
-            ),
+            "default path (no fetch_rows): every format by COPY",
             _kib,
         ),
     )

@@ -9,7 +9,6 @@ from typing import Any
 from benchmarks.harness.plan import (
     COPY_FORMATS,
     DEFAULT_CHUNK_BYTES,
-    DEFAULT_FETCH_ROWS,
     FORMATS,
     KIB,
     MB,
@@ -71,8 +70,7 @@ def headline_table(points: Points, plan: Plan) -> str:
     lines = [
         (
             f"## Headline: {plan.rows:,} rows, plain requests (the server's defaults:"
-            f" {_copy_formats()} from COPY, NDJSON by cursor at fetch_rows"
-            f" {DEFAULT_FETCH_ROWS:,}; chunk_bytes {_size(DEFAULT_CHUNK_BYTES)})\n"
+            f" {_copy_formats()} from COPY; chunk_bytes {_size(DEFAULT_CHUNK_BYTES)})\n"
         ),
         (
             "| what | rows/s | × psql COPY | × ADBC | MB/s | headers | first byte | first 4 KiB"
@@ -121,10 +119,7 @@ def _sweep_section(points: Points) -> str:
         (
             "chunk_bytes",
             is_chunk_bytes_sweep,
-            (
-                f"chunk_bytes on the default path (fetch_rows unset: {_copy_formats()} from COPY,"
-                f" NDJSON by cursor at {DEFAULT_FETCH_ROWS:,} rows)"
-            ),
+            (f"chunk_bytes on the default path (fetch_rows unset: {_copy_formats()} from COPY)"),
         ),
     ):
         line = sorted(
@@ -329,7 +324,7 @@ def _per_row_us(seconds: float | None, rows: int) -> str:
 
 
 def _copy_formats() -> str:
-    return ", ".join(f.upper() if f == "csv" else f.capitalize() for f in COPY_FORMATS)
+    return ", ".join(f.upper() if f in ("csv", "ndjson") else f.capitalize() for f in COPY_FORMATS)
 
 
 def _runs(point: dict[str, Any]) -> str:

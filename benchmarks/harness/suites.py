@@ -1,10 +1,10 @@
 """The suites: which points a plan measures, and the processes each point runs against.
 
 - ``headline``: every format as a plain request gets it (no fetch_rows/chunk_bytes: the
-  server's defaults, so CSV and NDJSON take the COPY path) on the big data set, next to psql's
+  server's defaults, so every format takes the COPY path) on the big data set, next to psql's
   COPY, the naive endpoint and ADBC.
 - ``sweep``: fetch_rows swept at the default chunk_bytes (a request that sets fetch_rows takes
-  the cursor path, CSV and NDJSON included), and chunk_bytes swept on the default path (no
+  the cursor path, every format), and chunk_bytes swept on the default path (no
   fetch_rows): two lines, not the full grid, on a smaller data set.
 - ``concurrency``: 1..64 clients downloading at once, plain requests.
 - ``compression``: CSV and NDJSON as plain requests with each content coding in

@@ -12,8 +12,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+import pyarrow as pa
 
 from exporter.columns import Column, Row, ValueKind
+from exporter.encoders._json_columns import JsonLines
 
 _NOT_JSON_NUMBERS = frozenset({"NaN", "Infinity", "-Infinity"})
 #: A zone offset printed as ``+HH`` (whole hours); ``to_json`` writes ``+HH:MM``.
@@ -92,9 +94,15 @@ def value_converter(column: Column) -> Convert | None:
 
 
 class NdjsonEncoder:
-    """Encodes text rows as newline-delimited JSON objects."""
+    """Encodes text rows, or string columns, as newline-delimited JSON objects.
+
+    Rows (the cursor path) go through orjson one row at a time; string columns (COPY's CSV,
+    scalar columns only) through ``JsonLines``, vectorized, into the very same bytes.
+    """
 
     def __init__(self, columns: Sequence[Column]) -> None:
+        self._columns = columns
+        self._lines: JsonLines | None = None
         self._keys = [column.name for column in columns]
         self._converters = [
             (index, convert)
@@ -117,6 +125,11 @@ class NdjsonEncoder:
                     values[index] = convert(value)
             out.append(dumps(dict(zip(keys, values, strict=True)), option=option))
         return b"".join(out)
+
+    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+        if self._lines is None:  # built on first use: it refuses array columns
+            self._lines = JsonLines(self._columns)
+        return self._lines.encode(strings)
 
     def finish(self) -> bytes:
         return b""

@@ -36,7 +36,7 @@ async def copy_csv(conn: asyncpg.Connection, sql: str, values: tuple[str, ...]) 
     return bytes(out)
 
 
-#: CSV's COPY path (the default) and its cursor path (fetch_rows given).
+#: The COPY path (the default) and the cursor path (fetch_rows given).
 PATHS = {"copy": [], "cursor": [("fetch_rows", "1000")]}
 
 
@@ -61,12 +61,17 @@ def exact(line: str | bytes) -> Any:
     return json.loads(line, parse_float=Decimal, object_pairs_hook=list)
 
 
+@pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("export", "items"), ORACLE_CASES)
 async def test_ndjson_values_equal_to_json(
-    service: ExportService, conn: asyncpg.Connection, export: str, items: list[tuple[str, str]]
+    service: ExportService,
+    conn: asyncpg.Connection,
+    export: str,
+    items: list[tuple[str, str]],
+    path: str,
 ) -> None:
     request = service.bind(export, items)
-    ours = await export_bytes(service, export, "ndjson", items)
+    ours = await export_bytes(service, export, "ndjson", items + PATHS[path])
     rows = await conn.fetch(
         f"SELECT to_json(q)::text FROM ({request.export.sql}) AS q", *request.values
     )
@@ -77,9 +82,13 @@ async def test_ndjson_values_equal_to_json(
     assert [exact(line) for line in lines] == theirs
 
 
-async def test_ndjson_keeps_every_digit(service: ExportService) -> None:
+@pytest.mark.parametrize("path", PATHS)
+async def test_ndjson_keeps_every_digit(service: ExportService, path: str) -> None:
     ours = await export_bytes(
-        service, "echo", "ndjson", [("b", "9223372036854775807"), ("n", "1" * 60 + ".25")]
+        service,
+        "echo",
+        "ndjson",
+        [("b", "9223372036854775807"), ("n", "1" * 60 + ".25"), *PATHS[path]],
     )
     row = exact(ours)
     values = dict(row)
