@@ -16,6 +16,7 @@ import anyio
 import asyncpg
 from anyio import to_thread
 
+from exporter.arrow_memory import choose_memory_pool
 from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
 from exporter.copy_csv import BlockBuffer, CsvColumns
@@ -69,6 +70,7 @@ class ExportService:
         if not settings.database_url:
             raise ConfigError("DATABASE_URL", "no database to export from")
         parsed = load_catalog(settings.sql_dir)
+        choose_memory_pool()
         pool = await create_pool(
             settings.database_url,
             server_settings=session_settings(

@@ -71,9 +71,12 @@ class ParquetEncoder:
         rows = len(table) if rows is None else rows
         # Contiguous columns: Parquet's pages follow the chunks they are written from.
         group = table.slice(0, rows).combine_chunks()
-        self._writer.write_table(group, row_group_size=max(rows, 1))
+        # Let go of the batches copied into the group before the writer allocates its pages:
+        # only the batch that straddles the boundary stays (its rows past it are pending).
         self._pending = table.slice(rows).to_batches()
         self._pending_rows = len(table) - rows
+        del table
+        self._writer.write_table(group, row_group_size=max(rows, 1))
 
 
 def create_encoder(
