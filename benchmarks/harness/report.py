@@ -74,10 +74,10 @@ def headline_table(points: Points, plan: Plan) -> str:
         ),
         (
             "| what | rows/s | × psql COPY | × ADBC | MB/s | headers | first byte | first 4 KiB"
-            " | peak RSS above idle | server CPU s | server CPU µs/row | PG backend CPU s"
-            " | client CPU s | worst /healthz |"
+            " | idle RSS | peak RSS above idle | server CPU s | server CPU µs/row"
+            " | PG backend CPU s | client CPU s | worst /healthz |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     order = [("psql", "csv")] + [("exporter", f) for f in plan.formats]
     order += [("naive", "json"), ("adbc", "arrow")]
@@ -91,6 +91,7 @@ def headline_table(points: Points, plan: Plan) -> str:
             f" | {_ratio(point, 'ratio_to_adbc')} | {_num(median(point, 'mb_per_s'))}"
             f" | {_ms(median(point, 'headers_s'))} | {_ms(median(point, 'ttfb_s'))}"
             f" | {_ms(median(point, 'first_data_s'))}"
+            f" | {_mb(median(point, 'server_idle_rss_bytes'))}"
             f" | {_mb(median(point, 'server_rss_growth_bytes'))}"
             f" | {_num(median(point, 'server_cpu_s'), 1)}"
             f" | {_per_row_us(median(point, 'server_cpu_s'), point['rows'])}"
@@ -130,7 +131,7 @@ def _sweep_section(points: Points) -> str:
             f"### {title}\n",
             (
                 f"| format | path | {swept} | rows/s | × psql | first byte | first 4 KiB"
-                " | peak RSS above idle | server CPU s | worst /healthz | runs |"
+                " | idle RSS | peak RSS above idle | server CPU s | worst /healthz | runs |"
             ),
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
@@ -291,7 +292,7 @@ def _plan_section(plan: Plan) -> str:
         f" each run first waits up to {plan.quiet_wait_s:g} s for a quiet moment.\n"
         f"- Server RSS sampled every {plan.sample_period_s * 1000:g} ms; /healthz probed every"
         f" {plan.probe_interval_s * 1000:g} ms by a separate process.\n"
-        f"- {servers}, warmed up with a {WARMUP_ROWS}-row export in every format; its idle RSS"
+        f"- {servers}, warmed up with a {WARMUP_ROWS:,}-row export in every format; its idle RSS"
         " is measured after that.\n"
     )
 
