@@ -19,8 +19,8 @@ from anyio import to_thread
 from exporter.arrow_memory import choose_memory_pool
 from exporter.auth import ApiKey
 from exporter.catalog import Catalog, ExportDefinition, load_catalog
-from exporter.copy_csv import BlockBuffer, CsvColumns
 from exporter.copy_plans import copy_plan
+from exporter.copy_text import BlockBuffer, TextColumns
 from exporter.db import (
     AcquireWaits,
     CopyOut,
@@ -195,7 +195,7 @@ class ExportService:
         chunk at a time, each awaited). The connection is released when the block exits.
 
         CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python); NDJSON,
-        Arrow and Parquet parse COPY's CSV into columns, when the export's columns allow it
+        Arrow and Parquet parse COPY's text format into columns, when the export's columns allow it
         (``exporter.copy_plans``). The request setting ``fetch_rows`` asks for the cursor path,
         and so does an export that declares ``max_rows``: COPY reports its row count only at
         the end, the cursor after each batch. Output past the export's
@@ -227,7 +227,7 @@ class ExportService:
                     _pump_copy_columns,
                     copy,
                     encoder,
-                    CsvColumns(len(export.columns)),
+                    TextColumns(len(export.columns)),
                     block_bytes=self.settings.copy_block_bytes,
                     chunk_bytes=request.chunk_bytes,
                     stats=stats,
@@ -322,7 +322,7 @@ async def _pump_copy(
 async def _pump_copy_columns(
     copy: CopyOut,
     encoder: TextColumnsEncoder,
-    csv: CsvColumns,
+    parser: TextColumns,
     write: Callable[[bytes], Awaitable[None]],
     *,
     block_bytes: int,
@@ -331,10 +331,10 @@ async def _pump_copy_columns(
     caps: OutputCaps,
     limiter: anyio.CapacityLimiter,
 ) -> None:
-    """COPY's CSV parsed into string columns and encoded (NDJSON, Arrow, Parquet), into
+    """COPY's text parsed into string columns and encoded (NDJSON, Arrow, Parquet), into
     ``write``.
 
-    COPY's pieces (whole rows each, see ``exporter.copy_csv``) are gathered into blocks of
+    COPY's pieces (whole rows each, see ``exporter.copy_text``) are gathered into blocks of
     about ``block_bytes``; the first piece goes alone so the first batch leaves early, and
     pieces that waited ``COPY_HOLD_S`` go too. Each block is parsed and encoded in a worker
     thread (``limiter`` caps how many exports do so at once) while asyncpg awaits this sink:
@@ -354,7 +354,7 @@ async def _pump_copy_columns(
 
     def encode() -> tuple[bytes, int]:
         with pending.view() as block:
-            strings = csv.parse(block)
+            strings = parser.parse(block)
         return encoder.encode_text(strings), len(strings[0])
 
     async def flush() -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from exporter import service as service_module
 from exporter.columns import Column, ValueKind
-from exporter.copy_csv import CsvColumns
+from exporter.copy_text import TextColumns
 from exporter.encoders.arrow import ArrowStreamEncoder
 from exporter.errors import CopyOutputInvalid, ExportCapExceeded
 from exporter.pipeline import OutputCaps, StreamStats
@@ -78,18 +78,23 @@ async def test_a_chunk_that_would_cross_max_bytes_is_not_written() -> None:
     assert stats.complete and stats.bytes == 2 + 39 * 1000
 
 
-# -- Arrow from COPY's CSV: pieces gathered into blocks, parsed and encoded -------------------
+# -- Arrow from COPY's text: pieces gathered into blocks, parsed and encoded ------------------
 
 TEXT_COLUMNS = [
     Column(name="a", sql_type="text", pg_type="text", kind=ValueKind.TEXT),
     Column(name="n", sql_type="bigint", pg_type="int8", kind=ValueKind.INT64),
 ]
-ROWS = [(f'row "{i}",\n' if i % 3 else "", str(i)) for i in range(500)]
+ROWS = [(f'row "{i}",\n\t\\' if i % 3 else "", str(i)) for i in range(500)]
 
 
-def copy_csv(rows: list[tuple[str, str]]) -> list[bytes]:
+def copy_text(rows: list[tuple[str, str]]) -> list[bytes]:
     """One piece per row, as PostgreSQL sends them (one CopyData message per row)."""
-    return [f'"{text.replace(chr(34), chr(34) * 2)}",{n}\n'.encode() for text, n in rows]
+    return [f"{escape(text)}\t{n}\n".encode() for text, n in rows]
+
+
+def escape(text: str) -> str:
+    """COPY's text escaping of the characters these rows hold."""
+    return text.replace("\\", "\\\\").replace("\n", "\\n").replace("\t", "\\t")
 
 
 async def pump_columns(
@@ -110,7 +115,7 @@ async def pump_columns(
     await service_module._pump_copy_columns(
         copy,
         ArrowStreamEncoder(TEXT_COLUMNS),
-        CsvColumns(len(TEXT_COLUMNS)),
+        TextColumns(len(TEXT_COLUMNS)),
         write,
         block_bytes=block_bytes,
         chunk_bytes=1 << 20,
@@ -123,7 +128,7 @@ async def pump_columns(
 
 @pytest.mark.parametrize("group", [1, 7, 500])
 async def test_pieces_of_any_size_give_the_same_table(group: int) -> None:
-    rows = copy_csv(ROWS)
+    rows = copy_text(ROWS)
     pieces = [b"".join(rows[i : i + group]) for i in range(0, len(rows), group)]
     written, stats = await pump_columns(pieces, block_bytes=1000, rows=len(ROWS))
     table = pa.ipc.open_stream(b"".join(written)).read_all()
@@ -133,7 +138,7 @@ async def test_pieces_of_any_size_give_the_same_table(group: int) -> None:
 
 
 async def test_first_piece_alone_then_blocks_of_block_bytes() -> None:
-    pieces = copy_csv(ROWS)
+    pieces = copy_text(ROWS)
     written, _ = await pump_columns(pieces, block_bytes=2000)
     sizes = [batch.num_rows for batch in pa.ipc.open_stream(b"".join(written))]
     assert sizes[0] == 1
@@ -150,13 +155,13 @@ async def test_a_piece_cut_mid_row_aborts() -> None:
 
 async def test_a_row_count_that_disagrees_with_postgresql_aborts() -> None:
     with pytest.raises(CopyOutputInvalid, match="PostgreSQL sent 3 rows, 2 were parsed"):
-        await pump_columns(copy_csv(ROWS[:2]), block_bytes=1000, rows=3)
+        await pump_columns(copy_text(ROWS[:2]), block_bytes=1000, rows=3)
 
 
 async def test_a_block_that_would_cross_max_bytes_is_not_written() -> None:
     written: list[bytes] = []
     with pytest.raises(ExportCapExceeded):
         await pump_columns(
-            copy_csv(ROWS), block_bytes=1000, caps=OutputCaps("t", max_bytes=5000), written=written
+            copy_text(ROWS), block_bytes=1000, caps=OutputCaps("t", max_bytes=5000), written=written
         )
     assert 0 < sum(map(len, written)) <= 5000

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
+from exporter.copy_text import may_hold_escapes, unescape
 from exporter.errors import EncodingFailed
 
 _MICROS_PER_DAY = 86_400_000_000
@@ -288,6 +289,15 @@ def record_batch(
     columns = list(zip(*rows, strict=True)) if rows else [() for _ in builders]
     arrays = [build(values) for build, values in zip(builders, columns, strict=True)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def copy_text_converter(column: Column) -> TextConverter:
+    """``text_converter`` for a column of COPY's text format: escapes undone first, where the
+    column's text can hold any (``exporter.copy_text``)."""
+    convert = text_converter(column)
+    if not may_hold_escapes(column):
+        return convert
+    return lambda strings: convert(unescape(strings))
 
 
 def record_batch_from_text(

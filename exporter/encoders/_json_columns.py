@@ -1,7 +1,8 @@
 """String columns -> NDJSON lines, vectorized in Arrow's C++ (the NDJSON encoder's COPY path).
 
-Each column's text (COPY's CSV parsed by Arrow, ``exporter.copy_csv``) becomes the text of its
-JSON values, exactly as ``exporter.encoders.ndjson`` writes them value by value, and one
+Each column's text (COPY's text format parsed by Arrow, escapes kept: ``exporter.copy_text``)
+becomes the text of its JSON values, exactly as ``exporter.encoders.ndjson`` writes them value
+by value, and one
 ``binary_join_element_wise`` glues keys, values and separators into one line per row. The lines
 of a batch are the values buffer of that one string array: no Python object per row or value.
 
@@ -20,14 +21,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
+from exporter.copy_text import unescape
 
-#: A character JSON text must escape inside a string (RFC 8259: quote, backslash, U+0000-1F).
-_NEEDS_ESCAPE = r'[\x00-\x1f"\\]'
-#: The escapes common enough to replace in bulk; the backslash goes first, so that the
-#: backslashes the others add are not doubled again.
-_BULK_ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
-#: Control characters left after the bulk escapes: rare, escaped one value at a time by orjson.
-_OTHER_CONTROL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+#: COPY's text escapes a backslash, BS, FF, LF, CR and TAB exactly as JSON does (``\\``, ``\b``,
+#: ``\f``, ``\n``, ``\r``, ``\t``) and writes every other character as it is. What JSON escapes
+#: differently: a quote (left raw), VT (``\v``, JSON ``\u000b``) and the other control
+#: characters (raw). The last two are rare: such values are unescaped and escaped by orjson, one
+#: by one (an escaped backslash before a ``v`` matches too: it costs time, not correctness).
+_NOT_JSON_ESCAPED = r"[\x00-\x1f]|\\v"
 _NOT_JSON_NUMBERS = pa.array(["NaN", "Infinity", "-Infinity"])
 #: A timestamptz whose offset is printed as whole hours (``+00``), before an optional `` BC``.
 _HOURS_ONLY_OFFSET = r"([+-][0-9]{2})( BC)?$"
@@ -79,9 +80,7 @@ class JsonLines:
 
 def _converter(column: Column) -> _JsonConverter:
     if column.pg_type == "jsonb":
-        # jsonb prints its own canonical text: one line, whatever the input held (unlike
-        # json, which keeps its input text): the check for line breaks would find none.
-        return _whole
+        return _jsonb
     return _CONVERTERS.get(column.kind, _escaped_string)
 
 
@@ -121,10 +120,17 @@ def _boolean(strings: pa.Array) -> JsonText:
 
 
 def _json(strings: pa.Array) -> JsonText:
-    """json/jsonb as it is, on one line (as ``ndjson._json``: a raw CR/LF is whitespace)."""
+    """json as it is, on one line (as ``ndjson._json``: a raw CR/LF is whitespace)."""
+    strings = unescape(strings)
     if pc.any(pc.match_substring_regex(strings, r"[\r\n]")).as_py():
         strings = pc.replace_substring_regex(strings, r"[\r\n]", " ")
     return _whole(strings)
+
+
+def _jsonb(strings: pa.Array) -> JsonText:
+    """jsonb prints its own canonical text: one line, whatever the input held (unlike json,
+    which keeps its input text), so only COPY's escapes are undone."""
+    return _whole(unescape(strings))
 
 
 def _timestamp(strings: pa.Array) -> JsonText:
@@ -151,22 +157,14 @@ def _plain_string(strings: pa.Array) -> JsonText:
 
 
 def _escaped_string(strings: pa.Array) -> JsonText:
-    """Any other text, escaped as orjson escapes a JSON string."""
-    return _quoted(_escape(strings))
-
-
-def _escape(strings: pa.Array) -> pa.Array:
-    if not pc.any(pc.match_substring_regex(strings, _NEEDS_ESCAPE)).as_py():
-        return strings
-    escaped = strings
-    for raw, replacement in _BULK_ESCAPES:
-        escaped = pc.replace_substring(escaped, raw, replacement)
-    others = pc.match_substring_regex(strings, _OTHER_CONTROL)
+    """Any other text, escaped as orjson escapes a JSON string, from COPY's escaped text."""
+    escaped = pc.replace_substring(strings, '"', '\\"')
+    others = pc.match_substring_regex(strings, _NOT_JSON_ESCAPED)
     if pc.any(others).as_py():
-        originals = pc.filter(strings, others).to_pylist()
+        originals = unescape(pc.filter(strings, others)).to_pylist()
         fixed = pa.array([orjson.dumps(text)[1:-1].decode() for text in originals], pa.string())
         escaped = pc.replace_with_mask(escaped, pc.fill_null(others, False), fixed)
-    return escaped
+    return _quoted(escaped)
 
 
 _CONVERTERS: dict[ValueKind, _JsonConverter] = {

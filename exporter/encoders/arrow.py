@@ -14,9 +14,9 @@ from exporter.columns import Column, Row
 from exporter.encoders._arrow_values import (
     array_builder,
     arrow_schema,
+    copy_text_converter,
     record_batch,
     record_batch_from_text,
-    text_converter,
 )
 from exporter.encoders._sink import DrainableSink
 
@@ -27,7 +27,7 @@ class ArrowStreamEncoder:
     def __init__(self, columns: Sequence[Column]) -> None:
         self._schema = arrow_schema(columns)
         self._builders = [array_builder(column) for column in columns]
-        self._converters = [text_converter(column) for column in columns]
+        self._converters = [copy_text_converter(column) for column in columns]
         self._sink = DrainableSink()
         self._writer: pa.ipc.RecordBatchStreamWriter | None = None
 

@@ -29,10 +29,11 @@ class Encoder(Protocol):
 @runtime_checkable
 class TextColumnsEncoder(Encoder, Protocol):
     """An encoder that also takes a batch as one Arrow string array per column (NDJSON, Arrow,
-    Parquet): COPY's CSV parsed by Arrow, with no Python object per value."""
+    Parquet): COPY's text parsed by Arrow, with no Python object per value."""
 
     def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
-        """Bytes for one batch given as each column's text (NULL as null); may be empty."""
+        """Bytes for one batch given as each column's text as COPY's text format writes it
+        (backslash escapes kept, ``exporter.copy_text``; NULL as null); may be empty."""
         ...
 
 

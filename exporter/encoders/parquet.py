@@ -19,9 +19,9 @@ from exporter.columns import Column, Row
 from exporter.encoders._arrow_values import (
     array_builder,
     arrow_schema,
+    copy_text_converter,
     record_batch,
     record_batch_from_text,
-    text_converter,
 )
 from exporter.encoders._sink import DrainableSink
 
@@ -32,7 +32,7 @@ class ParquetEncoder:
     def __init__(self, columns: Sequence[Column], *, row_group_rows: int) -> None:
         self._schema = arrow_schema(columns)
         self._builders = [array_builder(column) for column in columns]
-        self._converters = [text_converter(column) for column in columns]
+        self._converters = [copy_text_converter(column) for column in columns]
         self._row_group_rows = row_group_rows
         self._pending: list[pa.RecordBatch] = []
         self._pending_rows = 0
