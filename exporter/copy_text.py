@@ -118,11 +118,23 @@ class TextColumns:
 def unescape(strings: pa.Array) -> pa.Array:
     """COPY text's backslash escapes undone, in bulk (a column without any: as it is).
 
-    Escaped backslashes become a stand-in first, so that ``\\\\n`` (an escaped backslash,
+    When only some values hold an escape (the demo's notes: 18%), those alone are undone and
+    put back in place: two extra passes over the column instead of eight.
+    """
+    escaped = pc.match_substring(strings, "\\")
+    count = pc.sum(escaped).as_py() or 0
+    if not count:
+        return strings
+    if count * 4 > len(strings):
+        return _unescape_all(strings)
+    mask = pc.fill_null(escaped, False)
+    return pc.replace_with_mask(strings, mask, _unescape_all(pc.filter(strings, mask)))
+
+
+def _unescape_all(strings: pa.Array) -> pa.Array:
+    """Escaped backslashes become a stand-in first, so that ``\\\\n`` (an escaped backslash,
     then n) is not read as a newline; every backslash left then starts a one-letter escape.
     """
-    if not pc.any(pc.match_substring(strings, "\\")).as_py():
-        return strings
     plain = pc.replace_substring(strings, "\\\\", _BACKSLASH_STAND_IN)
     for escaped, raw in _ESCAPES:
         plain = pc.replace_substring(plain, escaped, raw)

@@ -99,6 +99,12 @@ def test_unescape_reads_escapes_left_to_right() -> None:
     assert unescape(pa.array(escaped, pa.string())).to_pylist() == expected
 
 
+def test_unescape_undoes_a_few_escaped_values_in_place() -> None:
+    values = ["plain", None, "a\\tb", "", "x"] * 3  # 3 of 15 escaped: the masked path
+    expected = ["plain", None, "a\tb", "", "x"] * 3
+    assert unescape(pa.array(values, pa.string())).to_pylist() == expected
+
+
 def test_no_columns_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one column"):
         TextColumns(0)
