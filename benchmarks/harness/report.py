@@ -131,7 +131,7 @@ def _sweep_section(points: Points) -> str:
             f"### {title}\n",
             (
                 f"| format | path | {swept} | rows/s | × psql | first byte | first 4 KiB"
-                " | idle RSS | peak RSS above idle | server CPU s | worst /healthz | runs |"
+                " | peak RSS above idle | server CPU s | worst /healthz | runs |"
             ),
             "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
