@@ -204,8 +204,11 @@ class ExportService:
         """
         export = request.export
         caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
-        encoder = output.create_encoder(
-            export.columns, parquet_row_group_rows=self.settings.parquet_row_group_rows
+        # Built only where one is used: CSV from COPY needs none.
+        new_encoder = partial(
+            output.create_encoder,
+            export.columns,
+            parquet_row_group_rows=self.settings.parquet_row_group_rows,
         )
         use_cursor = request.fetch_rows_given or export.max_rows is not None
         plan = None if use_cursor else copy_plan(output.name, export.columns)
@@ -222,11 +225,12 @@ class ExportService:
                 if not plan.parse_columns:
                     yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
                     return
-                assert isinstance(encoder, TextColumnsEncoder), output.name
+                columns_encoder = new_encoder()
+                assert isinstance(columns_encoder, TextColumnsEncoder), output.name
                 yield partial(
                     _pump_copy_columns,
                     copy,
-                    encoder,
+                    columns_encoder,
                     TextColumns(len(export.columns)),
                     block_bytes=self.settings.copy_block_bytes,
                     chunk_bytes=request.chunk_bytes,
@@ -246,7 +250,7 @@ class ExportService:
         ) as rows:
             chunks = encode_batches(
                 rows,
-                encoder,
+                new_encoder(),
                 chunk_bytes=request.chunk_bytes,
                 stats=stats,
                 encode_limiter=self.encode_limiter,
