@@ -22,9 +22,13 @@ WITH RECURSIVE chain AS (
     WHERE c.typtype = 'd'
 )
 SELECT DISTINCT ON (c.start)
-       c.start::text AS start, t.typname::text, t.typtype::text, t.typcategory::text,
-       t.typelem::text AS typelem
-FROM chain c JOIN pg_type t ON t.oid = c.oid
+       c.start::text AS start,
+       -- Built-in types by their bare name, any other schema-qualified: a user type called
+       -- uuid or date must not be read as the built-in one.
+       CASE WHEN t.typnamespace = 'pg_catalog'::regnamespace THEN t.typname::text
+            ELSE format('%I.%I', n.nspname, t.typname) END AS typname,
+       t.typtype::text, t.typcategory::text, t.typelem::text AS typelem
+FROM chain c JOIN pg_type t ON t.oid = c.oid JOIN pg_namespace n ON n.oid = t.typnamespace
 ORDER BY c.start, c.depth DESC
 """
 

@@ -6,9 +6,13 @@ pyarrow)."""
 from __future__ import annotations
 
 import io
+import json
+import os
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -162,3 +166,40 @@ async def test_parquet_row_groups_do_not_depend_on_the_path(settings: Settings) 
     sizes = [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
     assert sizes == [40_000, 40_000, 40_000, 30_000]
     assert ours == theirs
+
+
+async def test_a_user_type_named_like_a_builtin_is_text_on_both_paths(
+    settings: Settings, conn: asyncpg.Connection, tmp_path: Path
+) -> None:
+    """A user enum called ``uuid`` is text, not a uuid: its values hold a quote, a backslash
+    and a tab, which the uuid rules would leave unescaped."""
+    schema = f"exporter_shadow_{os.getpid()}"
+    await conn.execute(
+        f"CREATE SCHEMA {schema}; CREATE TYPE {schema}.uuid AS ENUM ('a\"b', 'c\\d', 'e\tf')"
+    )
+    try:
+        (tmp_path / "shadowed.sql").write_text(
+            f"SELECT v::{schema}.uuid AS v FROM (VALUES ('a\"b'), ('c\\d'), ('e\tf')) AS q(v)\n",
+            encoding="utf-8",
+        )
+        running = await ExportService.start(
+            Settings.from_env({}, database_url=settings.database_url, sql_dir=tmp_path)
+        )
+        try:
+            assert [c.pg_type for c in running.catalog["shadowed"].columns] == [f"{schema}.uuid"]
+            outputs = {
+                (fmt, path): await export_bytes(running, "shadowed", fmt, items)
+                for fmt in ("ndjson", "arrow")
+                for path, items in (("copy", []), ("cursor", [("fetch_rows", "7")]))
+            }
+        finally:
+            await running.close()
+    finally:
+        await conn.execute(f"DROP SCHEMA {schema} CASCADE")
+    assert outputs["ndjson", "copy"] == outputs["ndjson", "cursor"]
+    lines = outputs["ndjson", "copy"].splitlines()
+    assert [json.loads(line) for line in lines] == [{"v": 'a"b'}, {"v": "c\\d"}, {"v": "e\tf"}]
+    assert_same_table(
+        read_table("arrow", outputs["arrow", "copy"]),
+        read_table("arrow", outputs["arrow", "cursor"]),
+    )
