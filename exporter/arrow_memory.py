@@ -16,8 +16,6 @@ import pyarrow as pa
 
 log = logging.getLogger(__name__)
 
-PREFERRED_POOL = "jemalloc"
-
 
 def choose_memory_pool(environ: dict[str, str] | None = None) -> str:
     """Make jemalloc Arrow's default pool unless ``ARROW_DEFAULT_MEMORY_POOL`` names one.

@@ -102,16 +102,19 @@ def _quoted(inner: pa.Array) -> JsonText:
     """Values that are the inside of JSON strings (already escaped)."""
     if not inner.null_count:
         return JsonText(inner, '"', '"')
-    return JsonText(pc.fill_null(pc.binary_join_element_wise('"', inner, '"', ""), "null"))
+    return JsonText(pc.fill_null(_in_quotes(inner), "null"))
+
+
+def _in_quotes(inner: pa.Array) -> pa.Array:
+    """Each value between double quotes (NULL stays NULL)."""
+    return pc.binary_join_element_wise('"', inner, '"', "")
 
 
 def _number(strings: pa.Array) -> JsonText:
     """Digits as they are; NaN and ±Infinity, which JSON numbers cannot hold, as strings."""
     not_numbers = pc.is_in(strings, value_set=_NOT_JSON_NUMBERS)
     if pc.any(not_numbers).as_py():
-        strings = pc.if_else(
-            not_numbers, pc.binary_join_element_wise('"', strings, '"', ""), strings
-        )
+        strings = pc.if_else(not_numbers, _in_quotes(strings), strings)
     return _whole(strings)
 
 
