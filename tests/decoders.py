@@ -32,12 +32,12 @@ class Decoder:
             return self._gzip.decompress(data)
         if self.coding == "zstd":
             return self._zstd.decompress(data) if data else b""
-        out: bytes = self._brotli.process(data)
+        pieces: list[bytes] = [self._brotli.process(data)]
         # brotli's decoder returns at most ~32 KiB per call and holds the rest back until a
         # later call: drain it, or decoded data would seem to arrive late.
         while more := self._brotli.process(b""):
-            out += more
-        return out
+            pieces.append(more)
+        return b"".join(pieces)
 
     @property
     def finished(self) -> bool:

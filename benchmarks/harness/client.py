@@ -12,12 +12,10 @@ from __future__ import annotations
 import http.client
 import threading
 import time
-import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import brotli
-import zstandard
+from tests.decoders import Decoder
 
 #: Bytes asked of the socket per read: large, so a big chunk costs few Python calls.
 READ_BYTES = 1 << 20
@@ -47,40 +45,6 @@ class Transfer:
     error: str | None = None
 
 
-class _Decoder:
-    """Incremental decoding of one body in ``coding``; counts what it decodes to."""
-
-    def __init__(self, coding: str) -> None:
-        self.coding = coding
-        self.decoded_bytes = 0
-        if coding == "gzip":
-            self._gzip = zlib.decompressobj(31)
-        elif coding == "zstd":
-            self._zstd = zstandard.ZstdDecompressor().decompressobj()
-        elif coding == "br":
-            self._brotli = brotli.Decompressor()
-        else:
-            raise ValueError(f"unknown content coding {coding!r}")
-
-    def feed(self, data: bytes) -> None:
-        if self.coding == "gzip":
-            self.decoded_bytes += len(self._gzip.decompress(data))
-        elif self.coding == "zstd":
-            self.decoded_bytes += len(self._zstd.decompress(data))
-        else:
-            self.decoded_bytes += len(self._brotli.process(data))
-            while more := self._brotli.process(b""):  # it returns ~32 KiB per call
-                self.decoded_bytes += len(more)
-
-    @property
-    def finished(self) -> bool:
-        if self.coding == "gzip":
-            return self._gzip.eof
-        if self.coding == "zstd":
-            return bool(self._zstd.eof)
-        return bool(self._brotli.is_finished())
-
-
 def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -> Transfer:
     """GET ``url`` and read the body to the end; never raises for HTTP or transfer errors.
 
@@ -94,7 +58,8 @@ def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -
     received = 0
     status = 0
     error: str | None = None
-    decoder: _Decoder | None = None
+    decoder: Decoder | None = None
+    decoded_bytes = 0
     conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=timeout_s)
     try:
         conn.request("GET", target, headers={"Accept-Encoding": coding} if coding else {})
@@ -105,7 +70,7 @@ def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -
         if coding and status == 200:
             if sent_coding != coding:
                 raise http.client.HTTPException(f"asked for {coding}, got {sent_coding}")
-            decoder = _Decoder(coding)
+            decoder = Decoder(coding)
         while True:
             data = response.read1(READ_BYTES)
             if not data:
@@ -116,7 +81,7 @@ def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -
                 first_data_s = time.perf_counter() - started_s
             received += len(data)
             if decoder is not None:
-                decoder.feed(data)
+                decoded_bytes += len(decoder.decode(data))
         if status != 200:
             error = f"HTTP {status}"
         elif decoder is not None and not decoder.finished:
@@ -134,7 +99,7 @@ def download(url: str, *, coding: str | None = None, timeout_s: float = 600.0) -
         total_s=total_s,
         bytes=received,
         cpu_s=time.thread_time() - cpu_start_s,
-        decoded_bytes=decoder.decoded_bytes if decoder is not None else None,
+        decoded_bytes=decoded_bytes if decoder is not None else None,
         error=error,
     )
 

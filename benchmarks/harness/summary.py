@@ -81,24 +81,16 @@ def _point(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _add_ratios(points: list[dict[str, Any]]) -> None:
     """Each point's median rows/s as a ratio to psql's COPY, and to ADBC, on the same data set."""
-    copy_rate = {
-        p["rows"]: p["metrics"]["rows_per_s"]["median"]
-        for p in points
-        if p["target"] == "psql" and p["metrics"]["rows_per_s"]
-    }
-    for point in points:
-        rate = point["metrics"]["rows_per_s"]
-        reference = copy_rate.get(point["rows"])
-        point["ratio_to_psql"] = rate["median"] / reference if rate and reference else None
-    adbc_rate = {
-        p["rows"]: p["metrics"]["rows_per_s"]["median"]
-        for p in points
-        if p["target"] == "adbc" and p["metrics"]["rows_per_s"]
-    }
-    for point in points:
-        rate = point["metrics"]["rows_per_s"]
-        adbc = adbc_rate.get(point["rows"])
-        point["ratio_to_adbc"] = rate["median"] / adbc if rate and adbc else None
+    for target, key in (("psql", "ratio_to_psql"), ("adbc", "ratio_to_adbc")):
+        reference_rate = {
+            p["rows"]: p["metrics"]["rows_per_s"]["median"]
+            for p in points
+            if p["target"] == target and p["metrics"]["rows_per_s"]
+        }
+        for point in points:
+            rate = point["metrics"]["rows_per_s"]
+            reference = reference_rate.get(point["rows"])
+            point[key] = rate["median"] / reference if rate and reference else None
 
 
 def find(points: Sequence[dict[str, Any]], **fields: Any) -> dict[str, Any] | None:
