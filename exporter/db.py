@@ -7,11 +7,12 @@ bigint digits are never routed through floats), at no cost: decoding text is a U
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -69,9 +70,9 @@ class _ExpectedResetFilter(logging.Filter):
     """Drops asyncpg's "Resetting connection with an active transaction" error line.
 
     asyncpg reports it through the event loop's exception handler whenever a connection goes
-    back to the pool inside a transaction. After a cancelled export (the client left) that is
-    the designed path: ``release_connection`` leaves the rollback to the pool's reset, which
-    waits for the cancelled query and rolls back. An ERROR line per disconnect would be noise.
+    back to the pool inside a transaction, which ``release_connection`` lets happen only when
+    the pool's own reset is the safest way out (it waits for a cancelled query, rolls back,
+    and terminates the connection if that fails). Expected, so not an ERROR line.
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -130,20 +131,76 @@ class SessionLimits:
     idle_in_transaction_timeout_s: float
 
 
-@dataclass(slots=True)
-class AcquireWaits:
-    """How many exports are waiting for a pooled connection right now.
+@dataclass(slots=True, frozen=True)
+class _Hold:
+    """One connection checked out of the pool, and the task that checked it out."""
 
-    asyncpg's pool does not say; the exports count themselves in and out around ``acquire``.
+    conn: asyncpg.Connection
+    owner: asyncio.Task[Any] | None
+
+
+@dataclass(slots=True)
+class PoolLedger:
+    """Who holds the pool's connections right now, and how many exports wait for one.
+
+    asyncpg's own counts cover *connected* holders only: a holder that was never given back
+    and whose connection then closed vanishes from both ``get_size()`` and "in use", so a
+    leaking pool looks quiet (issue 12: 134 client disconnects emptied a 10-connection pool
+    while the gauges said ``in_use 0``). The ledger counts checkouts instead: in when a
+    connection is acquired, out only once the pool has it back. A hold whose task has ended
+    is a lost connection.
     """
 
-    count: int = 0
+    waiting: int = 0
+    holds: dict[int, _Hold] = field(default_factory=dict)
+
+    def checked_out(self, conn: asyncpg.Connection) -> None:
+        """Count ``conn`` as held by the current task."""
+        self.holds[id(conn)] = _Hold(conn, _current_task())
+
+    def given_back(self, conn: asyncpg.Connection) -> None:
+        """``conn`` is back in the pool (or gone for good): no longer held."""
+        self.holds.pop(id(conn), None)
+
+    @property
+    def in_use(self) -> int:
+        """Connections checked out and not confirmed back."""
+        return len(self.holds)
+
+    @property
+    def lost(self) -> int:
+        """Connections whose holder ended without giving them back: the pool is smaller."""
+        return sum(
+            1 for hold in self.holds.values() if hold.owner is not None and hold.owner.done()
+        )
+
+
+def _current_task() -> asyncio.Task[Any] | None:
+    try:
+        return asyncio.current_task()
+    except RuntimeError:
+        return None
 
 
 _SET_LIMITS = (
     "SELECT set_config('statement_timeout', $1, true),"
     " set_config('idle_in_transaction_session_timeout', $2, true)"
 )
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """A checked-out connection inside the export's transaction.
+
+    ``busy`` is set while a COPY or a cursor round trip is in flight: if the export ends while
+    it is (the client left, a failure), the wire protocol is mid-operation and the connection
+    must not be reused.
+    """
+
+    conn: asyncpg.Connection
+    transaction: Any
+    cursor: Any = None
+    busy: bool = False
 
 
 @dataclass(slots=True)
@@ -155,7 +212,7 @@ class RowBatches:
     fetched and encoded. Every later round trip asks for ``fetch_rows``.
     """
 
-    cursor: Any
+    snapshot: _Snapshot
     fetch_rows: int
     first_fetch_rows: int
 
@@ -165,7 +222,9 @@ class RowBatches:
     async def _batches(self) -> AsyncIterator[Sequence[Any]]:
         want = min(self.first_fetch_rows, self.fetch_rows)
         while True:
-            batch = await self.cursor.fetch(want)
+            self.snapshot.busy = True
+            batch = await self.snapshot.cursor.fetch(want)
+            self.snapshot.busy = False
             if not batch:
                 return
             yield batch
@@ -183,18 +242,20 @@ async def open_rows(
     fetch_rows: int,
     first_fetch_rows: int,
     limits: SessionLimits,
-    waits: AcquireWaits | None = None,
+    ledger: PoolLedger | None = None,
 ) -> AsyncIterator[RowBatches]:
     """Run ``export`` with ``values`` through a server-side cursor (see ``_open_snapshot``)."""
-    async with _open_snapshot(pool, export, values, limits, waits) as (_, cursor):
-        yield RowBatches(cursor=cursor, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows)
+    async with _open_snapshot(pool, export, values, limits, ledger) as snapshot:
+        yield RowBatches(
+            snapshot=snapshot, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows
+        )
 
 
 @dataclass(slots=True)
 class CopyOut:
     """An export ready to run as ``COPY (query) TO STDOUT``; ``run(sink)`` streams it."""
 
-    conn: asyncpg.Connection
+    snapshot: _Snapshot
     query: str
     options: Mapping[str, str | bool]
 
@@ -205,7 +266,11 @@ class CopyOut:
         server until it returns (backpressure), and if it raises or is cancelled the COPY is
         cancelled on the server. No task or queue stands in between.
         """
-        status: str = await self.conn.copy_from_query(self.query, output=sink, **self.options)
+        self.snapshot.busy = True
+        status: str = await self.snapshot.conn.copy_from_query(
+            self.query, output=sink, **self.options
+        )
+        self.snapshot.busy = False
         return int(status.rsplit(" ", 1)[-1])
 
 
@@ -218,7 +283,7 @@ async def open_copy(
     select: str,
     options: Mapping[str, str | bool],
     limits: SessionLimits,
-    waits: AcquireWaits | None = None,
+    ledger: PoolLedger | None = None,
 ) -> AsyncIterator[CopyOut]:
     """Run ``export`` with ``values`` as a COPY (see ``_open_snapshot``).
 
@@ -227,14 +292,16 @@ async def open_copy(
     transaction-local setting that the query reads back (``copy_sql``): values are still never
     spliced into SQL text.
     """
-    async with _open_snapshot(pool, export, values, limits, waits) as (conn, _):
+    async with _open_snapshot(pool, export, values, limits, ledger) as snapshot:
         if values:
             settings = ", ".join(
                 f"set_config('{copy_param_setting(n)}', ${n}, true)"
                 for n in range(1, len(values) + 1)
             )
-            await conn.fetchval(f"SELECT {settings}", *values)
-        yield CopyOut(conn=conn, query=select.format(query=export.copy_sql), options=options)
+            await snapshot.conn.fetchval(f"SELECT {settings}", *values)
+        yield CopyOut(
+            snapshot=snapshot, query=select.format(query=export.copy_sql), options=options
+        )
 
 
 @asynccontextmanager
@@ -243,22 +310,22 @@ async def _open_snapshot(
     export: ExportDefinition,
     values: Sequence[str],
     limits: SessionLimits,
-    waits: AcquireWaits | None = None,
-) -> AsyncIterator[tuple[asyncpg.Connection, Any]]:
+    ledger: PoolLedger | None = None,
+) -> AsyncIterator[_Snapshot]:
     """A connection in a read-only REPEATABLE READ snapshot with the export bound to ``values``.
 
     Everything that can fail cheaply happens before this yields: acquiring a connection,
-    PREPARE, and binding the values (an unexecuted cursor). The connection is released
-    (transaction rolled back) when the block exits, however it exits, including by
-    cancellation.
+    PREPARE, and binding the values (an unexecuted cursor). The connection is given back when
+    the block exits, however it exits, including by cancellation (``release_connection``).
     """
+    ledger = ledger or PoolLedger()
     for attempt in (1, 2):
-        conn = await _acquire(pool, limits.acquire_timeout_s, waits or AcquireWaits())
-        transaction = conn.transaction(isolation="repeatable_read", readonly=True)
+        conn = await _acquire(pool, limits.acquire_timeout_s, ledger)
+        snapshot = _Snapshot(conn, conn.transaction(isolation="repeatable_read", readonly=True))
         try:
-            cursor = await _start(conn, transaction, export, values, limits)
+            snapshot.cursor = await _start(conn, snapshot.transaction, export, values, limits)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            await release_connection(pool, conn, transaction)
+            await release_connection(pool, conn, snapshot.transaction, ledger=ledger)
             if attempt == 1 and is_connection_failure(exc):
                 # A pooled connection that died while idle (server restart, network blip):
                 # one fresh connection decides whether the database is really gone.
@@ -269,13 +336,19 @@ async def _open_snapshot(
             sqlstate = getattr(exc, "sqlstate", None)
             raise QueryFailed(export.name, _describe_error(exc), sqlstate=sqlstate) from exc
         except BaseException:
-            await release_connection(pool, conn, transaction)
+            await release_connection(
+                pool, conn, snapshot.transaction, ledger=ledger, interrupted=True
+            )
             raise
         break
     try:
-        yield conn, cursor
-    finally:
-        await release_connection(pool, conn, transaction)
+        yield snapshot
+    except BaseException:
+        await release_connection(
+            pool, conn, snapshot.transaction, ledger=ledger, interrupted=snapshot.busy
+        )
+        raise
+    await release_connection(pool, conn, snapshot.transaction, ledger=ledger)
 
 
 async def _start(
@@ -305,8 +378,8 @@ def is_connection_failure(exc: BaseException) -> bool:
     return sqlstate.startswith(("08", "57P"))
 
 
-async def _acquire(pool: asyncpg.Pool, timeout_s: float, waits: AcquireWaits) -> asyncpg.Connection:
-    waits.count += 1
+async def _acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> asyncpg.Connection:
+    ledger.waiting += 1
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
     except TimeoutError as exc:
@@ -316,58 +389,82 @@ async def _acquire(pool: asyncpg.Pool, timeout_s: float, waits: AcquireWaits) ->
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     finally:
-        waits.count -= 1
+        ledger.waiting -= 1
+    ledger.checked_out(conn)
     return conn
 
 
 async def release_connection(
-    pool: asyncpg.Pool, conn: asyncpg.Connection, transaction: Any = None
+    pool: asyncpg.Pool,
+    conn: asyncpg.Connection,
+    transaction: Any = None,
+    *,
+    ledger: PoolLedger,
+    interrupted: bool = False,
 ) -> None:
-    """Roll back and give ``conn`` back to the pool, also from a cancelled task.
+    """Give ``conn`` back to the pool; this cannot fail and cannot leak the connection.
 
-    The shield keeps a pending cancellation (client gone) from cutting this short and leaking
-    the connection. A connection that was interrupted mid-query (the cancelled case) skips the
-    ROLLBACK: asyncpg's release waits for the server to acknowledge the cancel, resets the
-    session (which rolls back) and terminates the connection if that fails or stalls.
+    ``interrupted``: the export ended while a COPY or a cursor round trip was in flight (the
+    client left, a failure). The wire protocol is then mid-operation: a ROLLBACK sent into it
+    fails at random (asyncpg: "cannot switch to state 15; another operation (2) is in
+    progress", about one disconnect in 80, issue 12). So no ROLLBACK is sent; the pool's
+    release waits for asyncpg's cancellation of the operation, resets the session (which rolls
+    back), and terminates the connection instead if the protocol is still not idle. Otherwise
+    the transaction is rolled back here, and whatever that raises terminates the connection.
+    Either way the pool gets the connection back in ``finally`` (``_give_back``), and the
+    shield keeps a pending cancellation from cutting any of this short.
     """
     with anyio.CancelScope(shield=True):
         try:
-            closed = conn.is_closed()
-        except asyncpg.InterfaceError:
-            # Already detached from the pool: the pool was terminated under it (shutdown after
-            # the grace period). Nothing is left to give back.
-            return
-        if transaction is not None and not closed and not _is_busy(conn):
-            try:
-                with anyio.fail_after(RELEASE_TIMEOUT_S):
-                    await transaction.rollback()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                log.warning("rollback failed (%s); terminating the connection", exc)
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    # Raises if asyncpg already handed a lost connection back to the pool.
-                    conn.terminate()
-        try:
+            if _is_returned(conn):
+                # Already detached: the pool was terminated under it (shutdown after the grace
+                # period). Nothing is left to give back.
+                return
+            if transaction is not None and not interrupted and not conn.is_closed():
+                try:
+                    with anyio.fail_after(RELEASE_TIMEOUT_S):
+                        await transaction.rollback()
+                except Exception as exc:  # any: the connection's state is unknown now
+                    log.warning("rollback failed (%r); terminating the connection", exc)
+                    _terminate(conn)
+        finally:
+            await _give_back(pool, conn, ledger)
+
+
+async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection, ledger: PoolLedger) -> None:
+    """``pool.release``, then make sure the pool really has the connection back."""
+    try:
+        if not _is_returned(conn):
             # Terminates the connection itself if resetting it fails or stalls.
             await pool.release(conn, timeout=RELEASE_TIMEOUT_S)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-            log.warning("a broken connection was dropped from the pool (%s)", exc)
+    except Exception as exc:  # any: release must not fail
+        log.warning("a broken connection was dropped from the pool (%r)", exc)
+    if not _is_returned(conn):
+        # Terminating a checked-out connection hands its slot back to the pool.
+        _terminate(conn)
+    if _is_returned(conn):
+        ledger.given_back(conn)
+    else:
+        log.error("a pool connection could not be given back; the pool is one smaller")
+
+
+def _is_returned(conn: asyncpg.Connection) -> bool:
+    """True once the pool has ``conn`` back: its proxy is then detached and refuses use."""
+    try:
+        conn.is_closed()
+    except asyncpg.InterfaceError:
+        return True
+    return False
+
+
+def _terminate(conn: asyncpg.Connection) -> None:
+    with contextlib.suppress(asyncpg.InterfaceError):
+        # Raises if the pool already took the connection back.
+        conn.terminate()
 
 
 def _milliseconds(seconds: float) -> str:
     return str(max(0, round(seconds * 1000)))
-
-
-def _is_busy(conn: asyncpg.Connection) -> bool:
-    """True while a cancelled query is still being wound down on ``conn``.
-
-    asyncpg exposes no public flag for this; if its private one ever goes away, answer "busy":
-    the ROLLBACK is then skipped and the pool's own reset on release rolls back instead.
-    """
-    protocol = getattr(conn, "_protocol", None)
-    is_cancelling = getattr(protocol, "_is_cancelling", None)
-    if protocol is None or is_cancelling is None:
-        return True
-    return bool(protocol.is_in_transaction() and is_cancelling())
 
 
 def _describe_error(exc: BaseException) -> str:

@@ -166,7 +166,16 @@ class _PoolCollector(Collector):
 
 _POOL_GAUGES = (
     ("size", "exporter_db_pool_connections", "Connections open in the pool."),
-    ("in_use", "exporter_db_pool_connections_in_use", "Pool connections serving an export."),
+    (
+        "in_use",
+        "exporter_db_pool_connections_in_use",
+        "Pool connections checked out (counted by checkout, not by asyncpg's connected holders).",
+    ),
+    (
+        "lost",
+        "exporter_db_pool_connections_lost",
+        "Pool connections whose holder ended without giving them back (should stay 0).",
+    ),
     ("idle", "exporter_db_pool_connections_idle", "Pool connections open and free."),
     ("max", "exporter_db_pool_connections_max", "Most connections the pool opens."),
     ("waiting", "exporter_db_pool_waiting_requests", "Exports waiting for a pool connection."),

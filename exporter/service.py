@@ -22,8 +22,8 @@ from exporter.catalog import Catalog, ExportDefinition, load_catalog
 from exporter.copy_plans import copy_plan
 from exporter.copy_text import BlockBuffer, TextColumns
 from exporter.db import (
-    AcquireWaits,
     CopyOut,
+    PoolLedger,
     SessionLimits,
     create_pool,
     open_copy,
@@ -62,7 +62,7 @@ class ExportService:
     #: Exports running on this replica, in total and per API key (``take_export_slot``).
     replica_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
     key_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
-    acquire_waits: AcquireWaits = field(default_factory=AcquireWaits)
+    pool_ledger: PoolLedger = field(default_factory=PoolLedger)
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
@@ -100,10 +100,15 @@ class ExportService:
             self.pool.terminate()
 
     def pool_stats(self) -> dict[str, int]:
-        """Connections: open, idle, in use and the maximum; exports waiting for one."""
-        size, idle = self.pool.get_size(), self.pool.get_idle_size()
-        return {"size": size, "idle": idle, "in_use": size - idle,
-                "max": self.pool.get_max_size(), "waiting": self.acquire_waits.count}  # fmt: skip
+        """Connections: open, idle, checked out, lost and the maximum; exports waiting for one.
+
+        ``in_use`` and ``lost`` come from the ledger of checkouts, not from asyncpg's counts of
+        connected holders, so a connection that was never given back still shows.
+        """
+        ledger = self.pool_ledger
+        return {"size": self.pool.get_size(), "idle": self.pool.get_idle_size(),
+                "in_use": ledger.in_use, "lost": ledger.lost,
+                "max": self.pool.get_max_size(), "waiting": ledger.waiting}  # fmt: skip
 
     async def check_database(self, timeout_s: float = 2.0) -> str | None:
         """None if PostgreSQL answers a fresh connection within ``timeout_s``, else why not.
@@ -220,7 +225,7 @@ class ExportService:
                 select=plan.select,
                 options=plan.options,
                 limits=self.session_limits(export, whole_statement=True),
-                waits=self.acquire_waits,
+                ledger=self.pool_ledger,
             ) as copy:
                 if not plan.parse_columns:
                     yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
@@ -246,7 +251,7 @@ class ExportService:
             fetch_rows=request.fetch_rows,
             first_fetch_rows=self.settings.first_fetch_rows,
             limits=self.session_limits(export),
-            waits=self.acquire_waits,
+            ledger=self.pool_ledger,
         ) as rows:
             chunks = encode_batches(
                 rows,

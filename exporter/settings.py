@@ -239,6 +239,13 @@ class Settings:
         "How long a finished job's file is kept; after that downloads answer 410.",
         parse_duration_s,
     )
+    job_connection_wait_s: float = _setting(
+        600.0,
+        "EXPORTER_JOB_CONNECTION_WAIT",
+        "How long a job may keep finding every pool connection busy (streams hold them) before "
+        "it fails visibly instead of waiting on in the queue.",
+        parse_duration_s,
+    )
     jobs_poll_s: float = _setting(
         1.0,
         "EXPORTER_JOBS_POLL",
@@ -329,6 +336,7 @@ class Settings:
             "job_lease_s",
             "job_heartbeat_s",
             "job_file_ttl_s",
+            "job_connection_wait_s",
             "jobs_poll_s",
         ):
             if getattr(self, name) <= 0:

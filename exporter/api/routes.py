@@ -108,11 +108,17 @@ def build_router(catalog: Catalog) -> APIRouter:
     async def readyz(request: Request) -> Response:
         service: ExportService = request.app.state.service
         problem = await service.check_database()
+        pool = service.pool_stats()
+        if problem is None and pool["lost"] >= pool["max"]:
+            problem = f"the pool lost all {pool['lost']} of its connections"
+        status = "ready" if problem is None else "not ready"
+        if problem is None and pool["lost"]:
+            status = "degraded"  # still serving, on fewer connections: say so
         body = {
-            "status": "ready" if problem is None else "not ready",
+            "status": status,
             "database": problem or "ok",
             "exports": len(service.catalog),
-            "pool": service.pool_stats(),
+            "pool": pool,
         }
         return Response(
             orjson.dumps(body),

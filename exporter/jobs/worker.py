@@ -75,6 +75,9 @@ class JobWorker:
         self.heartbeat_s = settings.job_heartbeat_s
         self.poll_s = settings.jobs_poll_s
         self.file_ttl_s = settings.job_file_ttl_s
+        self.connection_wait_s = settings.job_connection_wait_s
+        #: When each job first found the pool exhausted, while it keeps finding it so.
+        self._starved_since_s: dict[UUID, float] = {}
         #: Unique per process and start: a restarted replica never mistakes old jobs for its own.
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
         self.running: set[UUID] = set()
@@ -151,6 +154,7 @@ class JobWorker:
             self.wake()
         elapsed_s = time.monotonic() - started_s
         if result is not None:
+            self._starved_since_s.pop(job.id, None)
             await self._record_success(job, result, elapsed_s)
         elif stop_reason == ["cancelled"]:
             await self._end(job, JobState.CANCELLED, "cancelled on request", progress)
@@ -231,10 +235,23 @@ class JobWorker:
 
     async def _record_failure(self, job: Job, exc: Exception, progress: _Progress) -> None:
         if isinstance(exc, DatabaseUnavailable) and exc.pool_exhausted:
-            # Streams hold every connection: the job waits its turn without using an attempt.
-            await self._release(job, f"waiting for a connection: {exc}", attempt_used=False)
-            log.info("job %s: no free connection; back in the queue", job.id)
+            starved_since_s = self._starved_since_s.setdefault(job.id, time.monotonic())
+            starved_s = time.monotonic() - starved_since_s
+            if starved_s < self.connection_wait_s:
+                # Streams hold every connection: the job waits its turn without using an
+                # attempt, but not forever (a pool that lost its connections never frees one).
+                await self._release(job, f"waiting for a connection: {exc}", attempt_used=False)
+                log.warning("job %s: no free connection; back in the queue", job.id)
+                return
+            self._starved_since_s.pop(job.id, None)
+            reason = (
+                f"no database connection became free for {starved_s:.0f} s "
+                "(EXPORTER_JOB_CONNECTION_WAIT); see /readyz for the pool"
+            )
+            log.error("job %s: failed: %s", job.id, reason)
+            await self._end(job, JobState.FAILED, reason, progress)
             return
+        self._starved_since_s.pop(job.id, None)
         if _is_database_lost(exc):
             # The database went away: not the job's fault; it gets another attempt.
             state = await self._release(job, f"database lost: {exc}", attempt_used=True)

@@ -432,6 +432,30 @@ def test_a_busy_pool_delays_a_job_without_using_its_attempts(
     assert done["state"] == "succeeded" and done["attempts"] == 1
 
 
+def test_a_job_that_never_gets_a_connection_fails_visibly_instead_of_looping(
+    server_factory: Callable[..., LiveServer],
+) -> None:
+    server = server_factory(
+        EXPORTER_POOL_MAX_SIZE="1", EXPORTER_POOL_ACQUIRE_TIMEOUT="0.3s",
+        EXPORTER_JOBS_POLL="0.1s", EXPORTER_JOB_CONNECTION_WAIT="2s",
+    )  # fmt: skip
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        # A stream that holds the only connection for longer than the job may wait.
+        slow = {"rows": 100_000, "delay_s": 0.01, "format": "csv", "fetch_rows": 10}
+        with client.stream("GET", "/exports/slow_numbers", params=slow) as stream:
+            chunks = stream.iter_bytes()
+            next(chunks)  # kept: a dropped iterator would close the stream
+            started = time.monotonic()
+            job = submit(client, export="numbers", format="csv")
+            done = wait_for(client, job["id"], finished, within_s=20)
+            waited_s = time.monotonic() - started
+    assert done["state"] == "failed", done
+    assert "no database connection became free" in done["error"]
+    assert "EXPORTER_JOB_CONNECTION_WAIT" in done["error"]
+    assert 2 <= waited_s < 15
+    assert "no database connection became free" in server.log()
+
+
 def test_job_metrics_follow_the_queue_and_the_outcomes(
     client: httpx.Client, jobs_server: LiveServer
 ) -> None:
