@@ -26,6 +26,7 @@ import pytest
 
 from exporter.db import connect, session_settings
 from exporter.demo import load_demo
+from exporter.logs import redact_url
 from exporter.service import ExportService
 from exporter.settings import Settings
 
@@ -69,7 +70,11 @@ async def _admin_execute(server_url: str, sql: str) -> None:
 
 @pytest.fixture(scope="session")
 def database_url(server_url: str) -> Iterator[str]:
-    """A database of this test run's own, holding the demo schema; dropped afterwards."""
+    """A database of this test run's own, holding the demo schema; dropped afterwards.
+
+    A server that cannot be reached ends the whole run at once, loudly (exit 3): a suite that
+    skipped or errored test by test could hide that it never talked to a database.
+    """
     name = f"exporter_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
 
     async def create() -> None:
@@ -80,7 +85,10 @@ def database_url(server_url: str) -> Iterator[str]:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    try:
+        asyncio.run(create())
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        pytest.exit(f"cannot reach the test database at {redact_url(server_url)}: {exc}", 3)
     try:
         yield _with_database(server_url, name)
     finally:

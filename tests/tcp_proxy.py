@@ -1,4 +1,8 @@
-"""A TCP proxy in a thread, to make PostgreSQL disappear and come back on demand."""
+"""A TCP proxy in a thread, to make PostgreSQL disappear and come back on demand.
+
+It forwards to a TCP server or to a Unix socket alike, so the embedded PostgreSQL (which
+listens on a socket only) gets a TCP front too.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,14 @@ import asyncio
 import contextlib
 import threading
 
+from tests.database_urls import Endpoint
+
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; ``stop()`` cuts every connection."""
+    """Forwards 127.0.0.1:<port> to a server; ``stop()`` cuts every connection."""
 
-    def __init__(self, target_host: str, target_port: int) -> None:
-        self.target = (target_host, target_port)
+    def __init__(self, target: Endpoint) -> None:
+        self.target = target
         self.port = 0
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -46,7 +52,11 @@ class TcpProxy:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            upstream_reader, upstream_writer = await asyncio.open_connection(*self.target)
+            if self.target.socket_path:
+                opened = await asyncio.open_unix_connection(self.target.socket_path)
+            else:
+                opened = await asyncio.open_connection(self.target.host, self.target.port)
+            upstream_reader, upstream_writer = opened
         except OSError:
             writer.transport.abort()
             return

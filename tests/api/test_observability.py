@@ -16,13 +16,14 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import LiveServer, start_server
+from tests.database_urls import with_password
 from tests.metrics_text import metric, wait_for_metric
 
 PASSWORD = f"pw-{uuid.uuid4().hex}"
@@ -39,11 +40,8 @@ SECRETS = (PASSWORD, TOKEN, BAD_PIN, BAD_CODE, TYPO, BEARER, API_KEY)
 def server(
     database_url: str, catalog_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
-    parts = urlsplit(database_url)
-    netloc = f"{parts.username}:{PASSWORD}@{parts.hostname}:{parts.port or 5432}"
-    with_password = urlunsplit(parts._replace(netloc=netloc))
     started = start_server(
-        with_password, catalog_dir, tmp_path_factory.mktemp("observed"),
+        with_password(database_url, PASSWORD), catalog_dir, tmp_path_factory.mktemp("observed"),
         EXPORTER_LOG_FORMAT="json", EXPORTER_POOL_MAX_SIZE="3",
         # More exports than connections may run, so a 4th waits on the pool (not the cap).
         EXPORTER_MAX_CONCURRENT_EXPORTS="10",

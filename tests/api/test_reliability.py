@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import LiveServer
+from tests.database_urls import endpoint_of, through
 from tests.sessions import APP, busy_sessions, wait_until_idle
 from tests.tcp_proxy import TcpProxy
 
@@ -179,11 +180,10 @@ def test_pool_exhausted_answers_503_quickly_and_health_stays_fast(
 def test_database_outage_gives_503_and_recovery_needs_no_restart(
     server_factory: Callable[..., LiveServer], database_url: str
 ) -> None:
-    target = urlsplit(database_url)
-    proxy = TcpProxy(target.hostname or "127.0.0.1", target.port or 5432)
+    proxy = TcpProxy(endpoint_of(database_url))
     proxy.start()
     try:
-        proxied = urlunsplit(target._replace(netloc=f"{target.username}@127.0.0.1:{proxy.port}"))
+        proxied = through(database_url, proxy.port)
         server = server_factory(DATABASE_URL=proxied, EXPORTER_POOL_ACQUIRE_TIMEOUT="1s")
         with httpx.Client(base_url=server.base_url, timeout=30) as client:
             assert client.get("/exports/customers").status_code == 200
