@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from exporter.columns import Column
-from exporter.durations import parse_duration_s
 from exporter.errors import CatalogError, UnknownExport
 from exporter.param_types import PARAM_TYPES, ParamType, lookup_param_type
 from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
-from exporter.sizes import parse_size_bytes
+from exporter.units import parse_duration_s, parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.
 RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes", "compress"})

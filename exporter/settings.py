@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from exporter.compression import CODECS
-from exporter.durations import parse_duration_s
 from exporter.encoders import FORMATS
 from exporter.errors import ConfigError
 from exporter.logs import LOG_FORMATS
+from exporter.units import parse_duration_s
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -15,7 +15,7 @@ from exporter.encoders import FORMATS
 from exporter.errors import CatalogError, ExportCapExceeded
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
-from exporter.sizes import parse_size_bytes
+from exporter.units import parse_size_bytes
 from tests.streams import export_bytes, stream_into
 
 
