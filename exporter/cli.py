@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exporter.auth import Authenticator, load_authenticator
-from exporter.catalog import load_catalog
+from exporter.catalog.definitions import load_catalog
 from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command
 from exporter.commands import keys as keys_command

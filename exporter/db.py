@@ -18,7 +18,7 @@ from typing import Any
 import anyio
 import asyncpg
 
-from exporter.catalog import ExportDefinition, copy_param_setting
+from exporter.catalog.definitions import ExportDefinition, copy_param_setting
 from exporter.errors import DatabaseUnavailable, QueryFailed
 
 log = logging.getLogger(__name__)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from exporter.catalog import ExportDefinition
+from exporter.catalog.definitions import ExportDefinition
 from exporter.columns import Column, kind_for
 from exporter.errors import CatalogError
 

@@ -6,7 +6,7 @@ fields travel in ``extra={"fields": {...}}``; the request id comes from ``REQUES
 the API's request-id middleware for the duration of a request.
 
 Secrets are kept out at the source (no headers are logged, sensitive parameters are redacted by
-``exporter.params``); as a last line of defence every formatted line has the passwords of
+``exporter.catalog.params``); as a last line of defence every formatted line has the passwords of
 ``scheme://user:password@`` URLs and ``password=...`` pairs replaced.
 """
 

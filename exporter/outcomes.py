@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from exporter.catalog.params import scrub_secrets
 from exporter.db import is_connection_failure
 from exporter.errors import (
     DatabaseUnavailable,
@@ -30,7 +31,6 @@ from exporter.errors import (
     UnknownExport,
     UnsupportedFormat,
 )
-from exporter.params import scrub_secrets
 
 log = logging.getLogger("exporter.stream")
 

@@ -18,7 +18,8 @@ from anyio import to_thread
 
 from exporter.arrow_memory import choose_memory_pool
 from exporter.auth import ApiKey
-from exporter.catalog import Catalog, ExportDefinition, load_catalog
+from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
+from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.copy_plans import copy_plan
 from exporter.copy_text import BlockBuffer, TextColumns
 from exporter.db import (
@@ -39,7 +40,6 @@ from exporter.errors import (
     TooManyConcurrentExports,
 )
 from exporter.limits import ConcurrencyLimiter, RetryAfter, Slot
-from exporter.params import Bounds, ExportRequest, bind_request
 from exporter.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
 from exporter.settings import Settings
 

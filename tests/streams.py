@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from exporter.catalog.params import ExportRequest
 from exporter.encoders import get_format
-from exporter.params import ExportRequest
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.catalog import parse_export
+from exporter.catalog.definitions import parse_export
 from exporter.encoders import FORMATS
 from exporter.errors import CatalogError, ExportCapExceeded
 from exporter.pipeline import StreamStats

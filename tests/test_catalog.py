@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.catalog import load_catalog, parse_export
+from exporter.catalog.definitions import load_catalog, parse_export
 from exporter.errors import CatalogError, UnknownExport
 
 ROOT = Path(__file__).resolve().parents[1]

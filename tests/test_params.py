@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from exporter.catalog import ExportDefinition, parse_export
+from exporter.catalog.definitions import ExportDefinition, parse_export
+from exporter.catalog.params import Bounds, bind_request, loggable_params, secret_values
 from exporter.errors import InvalidParameter
-from exporter.params import Bounds, bind_request, loggable_params, secret_values
 
 BOUNDS = Bounds(
     fetch_rows_default=1000, fetch_rows_max=5000, chunk_bytes_default=65536, chunk_bytes_max=1 << 20

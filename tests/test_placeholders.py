@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.placeholders import SqlSyntaxError, find_placeholders
+from exporter.catalog.placeholders import SqlSyntaxError, find_placeholders
 
 
 def names(sql: str) -> list[str]:

@@ -19,7 +19,7 @@ from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
 from exporter.auth import Authenticator, load_authenticator
-from exporter.catalog import Catalog
+from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
 from exporter.jobs import JobStore, JobWorker
 from exporter.jobs.metrics import JobMetrics

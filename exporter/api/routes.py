@@ -14,11 +14,11 @@ from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
 from exporter.api.streaming import ExportResponse, refuse
-from exporter.catalog import Catalog, ExportDefinition, ParamSpec
+from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
+from exporter.catalog.params import COMPRESS_CHOICES
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
 from exporter.metrics import ExportMetrics
-from exporter.params import COMPRESS_CHOICES
 from exporter.service import ExportService
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {

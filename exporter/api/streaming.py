@@ -22,7 +22,8 @@ from starlette.types import Message, Receive, Scope, Send
 from exporter.api.problems import response_for_error
 from exporter.api.request_id import STATE_REQUEST_ID, STATE_STARTED_S
 from exporter.auth import ApiKey
-from exporter.catalog import Catalog
+from exporter.catalog.definitions import Catalog
+from exporter.catalog.params import ExportRequest, loggable_params, secret_values
 from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError
 from exporter.limits import Slot
@@ -41,7 +42,6 @@ from exporter.outcomes import (
     log_export,
     refusal,
 )
-from exporter.params import ExportRequest, loggable_params, secret_values
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService, Pump
 

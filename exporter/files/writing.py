@@ -8,10 +8,10 @@ from pathlib import Path
 
 import anyio
 
+from exporter.catalog.params import ExportRequest
 from exporter.compression import Codec
 from exporter.encoders import Format
 from exporter.files.atomic import AtomicFile, open_atomic
-from exporter.params import ExportRequest
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
 

@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from exporter.catalog import REDACTED
+from exporter.catalog.definitions import REDACTED
 from exporter.compression import COMPRESSION_NAMES
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
 from exporter.errors import InvalidParameter, UnsupportedFormat

@@ -21,6 +21,7 @@ import anyio
 import anyio.abc
 import asyncpg
 
+from exporter.catalog.params import scrub_secrets, secret_values
 from exporter.compression import codec_named
 from exporter.db import is_connection_failure
 from exporter.encoders import FORMATS
@@ -30,7 +31,6 @@ from exporter.files.writing import FileResult, export_to_file
 from exporter.jobs.metrics import JobMetrics
 from exporter.jobs.model import Job, JobState
 from exporter.jobs.store import JobStore
-from exporter.params import scrub_secrets, secret_values
 from exporter.pipeline import StreamStats
 from exporter.service import ExportService
 

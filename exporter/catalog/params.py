@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from exporter.catalog import REDACTED, RESERVED_PARAM_NAMES, ExportDefinition
+from exporter.catalog.definitions import REDACTED, RESERVED_PARAM_NAMES, ExportDefinition
 from exporter.errors import InvalidParameter
 
 #: Longest parameter value a log line shows; longer ones are cut (a request may carry megabytes).

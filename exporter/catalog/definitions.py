@@ -14,10 +14,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from exporter.catalog.param_types import PARAM_TYPES, ParamType, lookup_param_type
+from exporter.catalog.placeholders import SqlSyntaxError, find_placeholders, line_of
 from exporter.columns import Column
 from exporter.errors import CatalogError, UnknownExport
-from exporter.param_types import PARAM_TYPES, ParamType, lookup_param_type
-from exporter.placeholders import SqlSyntaxError, find_placeholders, line_of
 from exporter.units import parse_duration_s, parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.

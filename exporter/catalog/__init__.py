@@ -1,0 +1,9 @@
+"""What an export is: its SQL file, its typed parameters, and a request bound to them.
+
+- ``definitions``: the catalog of exports (``load_catalog``), parsed from ``sql/exports/*.sql``.
+- ``placeholders``: ``:name`` placeholders in an export's SQL, turned into bind parameters.
+- ``param_types``: the parameter types an export may declare, each with its parser and bounds.
+- ``params``: a request's values checked and bound against an export's parameters.
+"""
+
+__all__ = ["definitions", "param_types", "params", "placeholders"]
