@@ -95,7 +95,7 @@ def serve_forever(
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     embedded = None
     if settings.database_url is None:
-        from exporter.embedded_db import start_embedded
+        from exporter.db.embedded import start_embedded
 
         embedded = start_embedded(settings.data_dir)
         asyncio.run(_ensure_demo(embedded.url, settings))
@@ -130,7 +130,7 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 async def _ensure_demo(url: str, settings: Settings) -> None:
     import asyncpg
 
-    from exporter.demo import demo_loaded, load_demo
+    from exporter.db.demo import demo_loaded, load_demo
 
     conn = await asyncpg.connect(url)
     try:

@@ -15,7 +15,7 @@ from typing import Any
 import asyncpg
 
 from exporter.catalog.params import scrub_secrets
-from exporter.db import is_connection_failure
+from exporter.db.connections import is_connection_failure
 from exporter.errors import (
     DatabaseUnavailable,
     EncodingFailed,

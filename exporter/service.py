@@ -22,7 +22,7 @@ from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.copy_plans import copy_plan
 from exporter.copy_text import BlockBuffer, TextColumns
-from exporter.db import (
+from exporter.db.connections import (
     CopyOut,
     PoolLedger,
     SessionLimits,
@@ -31,7 +31,7 @@ from exporter.db import (
     open_rows,
     session_settings,
 )
-from exporter.describe import describe_catalog
+from exporter.db.describe import describe_catalog
 from exporter.encoders import Format, TextColumnsEncoder
 from exporter.errors import (
     ConfigError,

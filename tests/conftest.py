@@ -24,8 +24,8 @@ import asyncpg
 import httpx
 import pytest
 
-from exporter.db import connect, session_settings
-from exporter.demo import load_demo
+from exporter.db.connections import connect, session_settings
+from exporter.db.demo import load_demo
 from exporter.logs import redact_url
 from exporter.service import ExportService
 from exporter.settings import Settings
@@ -50,7 +50,7 @@ def server_url() -> Iterator[str]:
     if given:
         yield given
         return
-    from exporter.embedded_db import start_embedded
+    from exporter.db.embedded import start_embedded
 
     embedded = start_embedded(ROOT / ".data" / "tests")
     try:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from exporter.db import PoolLedger, _acquire, release_connection
+from exporter.db.connections import PoolLedger, _acquire, release_connection
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 
-from exporter.db import release_connection
+from exporter.db.connections import release_connection
 
 
 async def test_release_after_the_pool_was_terminated_is_quiet(database_url: str) -> None:

@@ -23,7 +23,7 @@ import asyncpg
 
 from exporter.catalog.params import scrub_secrets, secret_values
 from exporter.compression import codec_named
-from exporter.db import is_connection_failure
+from exporter.db.connections import is_connection_failure
 from exporter.encoders import FORMATS
 from exporter.errors import DatabaseUnavailable, ExporterError
 from exporter.files.atomic import AtomicFile, temporary_files_for

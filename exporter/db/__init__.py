@@ -1,0 +1,10 @@
+"""The database boundary: the only package (with ``jobs.store``/``jobs.schema``) that imports
+asyncpg.
+
+- ``connections``: the pool, connection set-up, the checkout ledger and giving connections back.
+- ``describe``: each export's result columns and parameter types, from PREPARE.
+- ``embedded``: the embedded PostgreSQL used when no ``DATABASE_URL`` is given.
+- ``demo``: the demo schema and data.
+"""
+
+__all__ = ["connections", "demo", "describe", "embedded"]
