@@ -5,7 +5,7 @@ per-row path (benchmarks/README.md: 1.16x psql's own COPY on 5M rows).
 
 NDJSON, Arrow and Parquet read ``COPY ... (FORMAT text)``, which costs PostgreSQL about 20%
 less CPU than CSV: Arrow's C++ CSV reader splits it into one string array per column and the
-escapes are undone in bulk (``exporter.copy_text``); Arrow and Parquet type them with the
+escapes are undone in bulk (``exporter.encoders.copy_text``); Arrow and Parquet type them with the
 cursor path's converters, NDJSON turns them into JSON text with vectorized string kernels
 (``exporter.encoders._json_columns``), into the cursor path's very bytes. No Python object is
 built per row or per value (on the cursor path asyncpg builds a Record per row and a str per

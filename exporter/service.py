@@ -16,12 +16,10 @@ import anyio
 import asyncpg
 from anyio import to_thread
 
-from exporter.arrow_memory import choose_memory_pool
 from exporter.auth import ApiKey
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.copy_plans import copy_plan
-from exporter.copy_text import BlockBuffer, TextColumns
 from exporter.db.connections import (
     CopyOut,
     PoolLedger,
@@ -33,6 +31,8 @@ from exporter.db.connections import (
 )
 from exporter.db.describe import describe_catalog
 from exporter.encoders import Format, TextColumnsEncoder
+from exporter.encoders.copy_text import BlockBuffer, TextColumns
+from exporter.encoders.memory import choose_memory_pool
 from exporter.errors import (
     ConfigError,
     CopyOutputInvalid,
@@ -343,7 +343,7 @@ async def _pump_copy_columns(
     """COPY's text parsed into string columns and encoded (NDJSON, Arrow, Parquet), into
     ``write``.
 
-    COPY's pieces (whole rows each, see ``exporter.copy_text``) are gathered into blocks of
+    COPY's pieces (whole rows each, see ``exporter.encoders.copy_text``) are gathered into blocks of
     about ``block_bytes``; the first piece goes alone so the first batch leaves early, and
     pieces that waited ``COPY_HOLD_S`` go too. Each block is parsed and encoded in a worker
     thread (``limiter`` caps how many exports do so at once) while asyncpg awaits this sink:

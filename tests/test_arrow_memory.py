@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pytest
 
-from exporter.arrow_memory import choose_memory_pool
+from exporter.encoders.memory import choose_memory_pool
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import pytest
 
 from exporter import service as service_module
 from exporter.columns import Column, ValueKind
-from exporter.copy_text import TextColumns
 from exporter.encoders.arrow import ArrowStreamEncoder
+from exporter.encoders.copy_text import TextColumns
 from exporter.errors import CopyOutputInvalid, ExportCapExceeded
 from exporter.pipeline import OutputCaps, StreamStats
 

@@ -11,8 +11,8 @@ import pyarrow as pa
 import pytest
 
 from exporter.columns import Column, ValueKind
-from exporter.copy_text import TextColumns, may_hold_escapes, unescape
 from exporter.encoders._arrow_values import copy_text_converter
+from exporter.encoders.copy_text import TextColumns, may_hold_escapes, unescape
 
 #: Characters COPY's text escapes, letters that follow a backslash in an escape, characters it
 #: writes as they are (which must pass untouched).

@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
-from exporter.copy_text import may_hold_escapes, unescape
+from exporter.encoders.copy_text import may_hold_escapes, unescape
 from exporter.errors import EncodingFailed
 
 _MICROS_PER_DAY = 86_400_000_000
@@ -293,7 +293,7 @@ def record_batch(
 
 def copy_text_converter(column: Column) -> TextConverter:
     """``text_converter`` for a column of COPY's text format: escapes undone first, where the
-    column's text can hold any (``exporter.copy_text``)."""
+    column's text can hold any (``exporter.encoders.copy_text``)."""
     convert = text_converter(column)
     if not may_hold_escapes(column):
         return convert

@@ -1,10 +1,10 @@
 """String columns -> NDJSON lines, vectorized in Arrow's C++ (the NDJSON encoder's COPY path).
 
-Each column's text (COPY's text format parsed by Arrow, escapes kept: ``exporter.copy_text``)
-becomes the text of its JSON values, exactly as ``exporter.encoders.ndjson`` writes them value
-by value, and one
-``binary_join_element_wise`` glues keys, values and separators into one line per row. The lines
-of a batch are the values buffer of that one string array: no Python object per row or value.
+Each column's text (COPY's text format parsed by Arrow, escapes kept: ``encoders.copy_text``)
+becomes the text of its JSON values, exactly as ``encoders.ndjson`` writes them value by value,
+and one ``binary_join_element_wise`` glues keys, values and separators into one line per row.
+The lines of a batch are the values buffer of that one string array: no Python object per row
+or value.
 
 A column whose values are JSON strings comes out either quoted (its NULLs already ``null``) or,
 when it has no NULL, as the bare inside of its strings: the quotes then travel in the
@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
-from exporter.copy_text import unescape
+from exporter.encoders.copy_text import unescape
 
 #: COPY's text escapes a backslash, BS, FF, LF, CR and TAB exactly as JSON does (``\\``, ``\b``,
 #: ``\f``, ``\n``, ``\r``, ``\t``) and writes every other character as it is. What JSON escapes

@@ -33,7 +33,7 @@ class TextColumnsEncoder(Encoder, Protocol):
 
     def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
         """Bytes for one batch given as each column's text as COPY's text format writes it
-        (backslash escapes kept, ``exporter.copy_text``; NULL as null); may be empty."""
+        (backslash escapes kept, ``exporter.encoders.copy_text``; NULL as null); may be empty."""
         ...
 
 
