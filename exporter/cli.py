@@ -24,7 +24,7 @@ from exporter.logs import configure_logging, redact_url
 from exporter.settings import Settings, describe_settings
 
 if TYPE_CHECKING:
-    from exporter.service import ExportService
+    from exporter.export.service import ExportService
 
 log = logging.getLogger("exporter")
 

@@ -26,8 +26,8 @@ import pytest
 
 from exporter.db.connections import connect, session_settings
 from exporter.db.demo import load_demo
+from exporter.export.service import ExportService
 from exporter.logs import redact_url
-from exporter.service import ExportService
 from exporter.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

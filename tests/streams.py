@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from exporter.catalog.params import ExportRequest
 from exporter.encoders import get_format
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService
 
 
 async def stream_into(

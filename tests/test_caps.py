@@ -13,8 +13,8 @@ import pytest
 from exporter.catalog.definitions import parse_export
 from exporter.encoders import FORMATS
 from exporter.errors import CatalogError, ExportCapExceeded
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService
 from exporter.units import parse_size_bytes
 from tests.streams import export_bytes, stream_into
 

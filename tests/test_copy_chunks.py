@@ -11,12 +11,12 @@ import anyio
 import pyarrow as pa
 import pytest
 
-from exporter import service as service_module
 from exporter.columns import Column, ValueKind
 from exporter.encoders.arrow import ArrowStreamEncoder
 from exporter.encoders.copy_text import TextColumns
 from exporter.errors import CopyOutputInvalid, ExportCapExceeded
-from exporter.pipeline import OutputCaps, StreamStats
+from exporter.export import service as service_module
+from exporter.export.pipeline import OutputCaps, StreamStats
 
 
 @dataclass

@@ -21,11 +21,11 @@ from exporter.api.routes import build_router
 from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
+from exporter.export.service import ExportService
 from exporter.jobs import JobStore, JobWorker
 from exporter.jobs.metrics import JobMetrics
 from exporter.limits import RateLimiter
 from exporter.metrics import ExportMetrics
-from exporter.service import ExportService
 from exporter.settings import Settings
 
 log = logging.getLogger("exporter")

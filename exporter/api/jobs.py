@@ -21,12 +21,12 @@ from exporter.api.problems import response_for_error
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, InvalidParameter, JobFileUnavailable, UnknownJob
+from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
 from exporter.jobs.model import FileStatus, Job, JobState, parse_job_spec
 from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
-from exporter.service import ExportService
 
 #: Media types of compressed job files (they are files, not a Content-Encoding).
 _COMPRESSED_MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}

@@ -18,8 +18,8 @@ from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
 from exporter.catalog.params import COMPRESS_CHOICES
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
+from exporter.export.service import ExportService
 from exporter.metrics import ExportMetrics
-from exporter.service import ExportService
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},

@@ -26,6 +26,8 @@ from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest, loggable_params, secret_values
 from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService, Pump
 from exporter.limits import Slot
 from exporter.logs import REQUEST_ID
 from exporter.metrics import ExportMeter, ExportMetrics
@@ -42,8 +44,6 @@ from exporter.outcomes import (
     log_export,
     refusal,
 )
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService, Pump
 
 #: Longest export name a log line repeats from a request (an unknown one is client-chosen).
 LOGGED_NAME_CHARS = 200

@@ -20,11 +20,11 @@ from exporter.commands.progress import Progress, human_bytes
 from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
 from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService
 from exporter.files.atomic import AtomicFile
 from exporter.files.naming import export_filename
 from exporter.files.writing import export_into, export_to_file
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService
 from exporter.settings import Settings
 
 #: Exit codes (sysexits.h where one fits): a cron wrapper can retry on 75 only.

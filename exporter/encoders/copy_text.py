@@ -1,7 +1,7 @@
 r"""COPY's text output -> one Arrow string array per column, parsed by Arrow's C++ CSV reader.
 
 This is how NDJSON, Arrow and Parquet get their rows from ``COPY (query) TO STDOUT`` (see
-``exporter.copy_plans``): each column arrives as the same text the cursor path reads (both are
+``exporter.export.plans``): each column arrives as the same text the cursor path reads (both are
 PostgreSQL's output functions under the same session settings), and the encoders turn it into
 JSON text (``exporter.encoders._json_columns``) or typed columns (the cursor path's
 converters, ``exporter.encoders._arrow_values``).

@@ -11,9 +11,9 @@ import anyio
 from exporter.catalog.params import ExportRequest
 from exporter.compression import Codec
 from exporter.encoders import Format
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService
 from exporter.files.atomic import AtomicFile, open_atomic
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService
 
 Write = Callable[[bytes], Awaitable[None]]
 

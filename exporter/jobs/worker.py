@@ -26,13 +26,13 @@ from exporter.compression import codec_named
 from exporter.db.connections import is_connection_failure
 from exporter.encoders import FORMATS
 from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.export.pipeline import StreamStats
+from exporter.export.service import ExportService
 from exporter.files.atomic import AtomicFile, temporary_files_for
 from exporter.files.writing import FileResult, export_to_file
 from exporter.jobs.metrics import JobMetrics
 from exporter.jobs.model import Job, JobState
 from exporter.jobs.store import JobStore
-from exporter.pipeline import StreamStats
-from exporter.service import ExportService
 
 log = logging.getLogger("exporter.jobs")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from exporter.service import ExportService
+from exporter.export.service import ExportService
 from tests.streams import export_bytes
 
 

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exporter.service import ExportService
+from exporter.export.service import ExportService
 from tests.streams import export_bytes
 
 

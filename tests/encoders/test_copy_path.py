@@ -17,10 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from exporter import service as service_module
-from exporter.copy_plans import copy_plan
 from exporter.errors import EncodingFailed
-from exporter.service import ExportService
+from exporter.export import service as service_module
+from exporter.export.plans import copy_plan
+from exporter.export.service import ExportService
 from exporter.settings import Settings
 from tests.streams import export_bytes
 

@@ -9,7 +9,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from exporter.service import ExportService
+from exporter.export.service import ExportService
 from tests.streams import export_bytes
 
 ORACLE_CASES = [

@@ -19,7 +19,6 @@ from anyio import to_thread
 from exporter.auth import ApiKey
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
-from exporter.copy_plans import copy_plan
 from exporter.db.connections import (
     CopyOut,
     PoolLedger,
@@ -39,8 +38,9 @@ from exporter.errors import (
     ServerBusy,
     TooManyConcurrentExports,
 )
+from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
+from exporter.export.plans import copy_plan
 from exporter.limits import ConcurrencyLimiter, RetryAfter, Slot
-from exporter.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
@@ -201,7 +201,7 @@ class ExportService:
 
         CSV comes straight from PostgreSQL's COPY (identical bytes, no per-row Python); NDJSON,
         Arrow and Parquet parse COPY's text format into columns, when the export's columns allow it
-        (``exporter.copy_plans``). The request setting ``fetch_rows`` asks for the cursor path,
+        (``exporter.export.plans``). The request setting ``fetch_rows`` asks for the cursor path,
         and so does an export that declares ``max_rows``: COPY reports its row count only at
         the end, the cursor after each batch. Output past the export's
         ``max_rows``/``max_bytes`` raises ``ExportCapExceeded`` before the chunk that crosses
