@@ -86,10 +86,14 @@ def test_declared_series_exist_at_zero() -> None:
 
 def test_pool_gauges_are_read_at_each_scrape() -> None:
     metrics = ExportMetrics()
-    stats = {"size": 2, "in_use": 1, "idle": 1, "max": 10, "waiting": 0}
+    stats = {"size": 2, "in_use": 1, "idle": 1, "lost": 0, "max": 10, "waiting": 0}
     metrics.watch_pool(lambda: stats)
     assert value(metrics, "exporter_db_pool_connections_in_use") == 1
     stats.update(in_use=2, idle=0, waiting=5)
     assert value(metrics, "exporter_db_pool_connections_in_use") == 2
     assert value(metrics, "exporter_db_pool_waiting_requests") == 5
     assert value(metrics, "exporter_db_pool_connections_max") == 10
+    assert value(metrics, "exporter_db_pool_connections_lost") == 0
+    stats.update(in_use=3, size=2, lost=1)  # a holder gone without giving its connection back
+    assert value(metrics, "exporter_db_pool_connections_lost") == 1
+    assert value(metrics, "exporter_db_pool_connections_in_use") == 3
