@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from exporter.auth import Authenticator, load_authenticator
+from exporter.access.keys import Authenticator, load_authenticator
 from exporter.catalog.definitions import load_catalog
 from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command

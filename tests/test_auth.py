@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from exporter import auth
-from exporter.auth import (
+from exporter.access import keys as auth
+from exporter.access.keys import (
     ApiKey,
     Authenticator,
     keys_file_entry,

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from exporter.auth import Authenticator, load_keys_file
+from exporter.access.keys import Authenticator, load_keys_file
 from exporter.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

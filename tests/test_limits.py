@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from exporter.limits import ConcurrencyLimiter, RateLimiter, RetryAfter, Slot, TokenBucket
+from exporter.access.limits import ConcurrencyLimiter, RateLimiter, RetryAfter, Slot, TokenBucket
 
 
 class FakeClock:

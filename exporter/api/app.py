@@ -12,19 +12,19 @@ from fastapi import FastAPI
 from starlette.middleware import Middleware
 
 import exporter
+from exporter.access.keys import Authenticator, load_authenticator
+from exporter.access.limits import RateLimiter
 from exporter.api.auth import AuthenticationMiddleware, declare_security
 from exporter.api.content_coding import CompressionMiddleware
 from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
-from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
 from exporter.jobs import JobStore, JobWorker
 from exporter.jobs.metrics import JobMetrics
-from exporter.limits import RateLimiter
 from exporter.metrics import ExportMetrics
 from exporter.settings import Settings
 

@@ -14,8 +14,8 @@ from typing import Any
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from exporter.access.keys import ApiKey, Authenticator, token_key_id
 from exporter.api.problems import response_for_error
-from exporter.auth import ApiKey, Authenticator, token_key_id
 from exporter.errors import ExportForbidden, NotAuthenticated
 
 __all__ = [
@@ -33,7 +33,7 @@ OPEN_PATHS = frozenset(
      "/redoc"}
 )  # fmt: skip
 
-log = logging.getLogger("exporter.auth")
+log = logging.getLogger("exporter.access.keys")
 
 
 class AuthenticationMiddleware:

@@ -10,12 +10,12 @@ import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from exporter.access.keys import ApiKey
+from exporter.access.limits import RateLimiter
 from exporter.api.problems import response_for_error
-from exporter.auth import ApiKey
 from exporter.errors import RateLimited
-from exporter.limits import RateLimiter
 
-log = logging.getLogger("exporter.limits")
+log = logging.getLogger("exporter.access.limits")
 
 
 class RateLimitMiddleware:

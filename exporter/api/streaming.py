@@ -19,16 +19,16 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 from starlette.types import Message, Receive, Scope, Send
 
+from exporter.access.keys import ApiKey
+from exporter.access.limits import Slot
 from exporter.api.problems import response_for_error
 from exporter.api.request_id import STATE_REQUEST_ID, STATE_STARTED_S
-from exporter.auth import ApiKey
 from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest, loggable_params, secret_values
 from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService, Pump
-from exporter.limits import Slot
 from exporter.logs import REQUEST_ID
 from exporter.metrics import ExportMeter, ExportMetrics
 from exporter.outcomes import (

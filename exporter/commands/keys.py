@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from exporter.auth import KEY_ID, keys_file_entry, new_token, token_sha256
+from exporter.access.keys import KEY_ID, keys_file_entry, new_token, token_sha256
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

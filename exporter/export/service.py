@@ -16,7 +16,8 @@ import anyio
 import asyncpg
 from anyio import to_thread
 
-from exporter.auth import ApiKey
+from exporter.access.keys import ApiKey
+from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.db.connections import (
@@ -40,7 +41,6 @@ from exporter.errors import (
 )
 from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
 from exporter.export.plans import copy_plan
-from exporter.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from exporter.auth import keys_file_entry, new_token
+from exporter.access.keys import keys_file_entry, new_token
 from tests.conftest import LiveServer, start_server
 
 #: Key id -> (export patterns, extra TOML lines). Each test uses its own key, so one test's
