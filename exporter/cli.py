@@ -20,7 +20,7 @@ from exporter.commands import export as export_command
 from exporter.commands import jobs as jobs_command
 from exporter.commands import keys as keys_command
 from exporter.errors import ExporterError
-from exporter.logs import configure_logging, redact_url
+from exporter.observability.logs import configure_logging, redact_url
 from exporter.settings import Settings, describe_settings
 
 if TYPE_CHECKING:

@@ -16,7 +16,7 @@ from typing import Any
 from exporter.compression import CODECS
 from exporter.encoders import FORMATS
 from exporter.errors import ConfigError
-from exporter.logs import LOG_FORMATS
+from exporter.observability.logs import LOG_FORMATS
 from exporter.units import parse_duration_s
 
 KIB = 1024

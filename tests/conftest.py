@@ -27,7 +27,7 @@ import pytest
 from exporter.db.connections import connect, session_settings
 from exporter.db.demo import load_demo
 from exporter.export.service import ExportService
-from exporter.logs import redact_url
+from exporter.observability.logs import redact_url
 from exporter.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

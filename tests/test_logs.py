@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from exporter.logs import (
+from exporter.observability.logs import (
     REQUEST_ID,
     JsonFormatter,
     TextFormatter,
@@ -109,7 +109,7 @@ def test_configured_logging_turns_every_record_into_one_json_line() -> None:
     # In a child process: configuring logging here would replace pytest's own handlers.
     script = """
 import logging, warnings
-from exporter.logs import configure_logging
+from exporter.observability.logs import configure_logging
 assert configure_logging("auto") == "json"  # stderr is a pipe
 logging.getLogger("uvicorn.access").info(
     '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/exports/x?token=SECRET", "1.1", 200

@@ -4,7 +4,7 @@ import prometheus_client
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from exporter.metrics import ExportMetrics
+from exporter.observability.metrics import ExportMetrics
 
 
 def samples(metrics: ExportMetrics) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

@@ -12,7 +12,7 @@ from exporter.errors import (
     UnknownExport,
     UnsupportedFormat,
 )
-from exporter.outcomes import failure_cause, refusal
+from exporter.observability.outcomes import failure_cause, refusal
 
 
 @pytest.mark.parametrize(

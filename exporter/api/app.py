@@ -25,7 +25,7 @@ from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
 from exporter.jobs import JobStore, JobWorker
 from exporter.jobs.metrics import JobMetrics
-from exporter.metrics import ExportMetrics
+from exporter.observability.metrics import ExportMetrics
 from exporter.settings import Settings
 
 log = logging.getLogger("exporter")

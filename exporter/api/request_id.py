@@ -12,7 +12,7 @@ import uuid
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from exporter.logs import REQUEST_ID
+from exporter.observability.logs import REQUEST_ID
 
 HEADER = "X-Request-ID"
 #: Longest client-given id accepted; a longer one is replaced, not cut (it would not match).

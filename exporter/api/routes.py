@@ -19,7 +19,7 @@ from exporter.catalog.params import COMPRESS_CHOICES
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
 from exporter.export.service import ExportService
-from exporter.metrics import ExportMetrics
+from exporter.observability.metrics import ExportMetrics
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},

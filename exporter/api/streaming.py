@@ -29,9 +29,9 @@ from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService, Pump
-from exporter.logs import REQUEST_ID
-from exporter.metrics import ExportMeter, ExportMetrics
-from exporter.outcomes import (
+from exporter.observability.logs import REQUEST_ID
+from exporter.observability.metrics import ExportMeter, ExportMetrics
+from exporter.observability.outcomes import (
     CANCELLED,
     CLIENT_DISCONNECTED,
     CLIENT_TOO_SLOW,

@@ -13,7 +13,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from exporter.metrics import DURATION_BUCKETS_S, EXPORT_LABELS
+from exporter.observability.metrics import DURATION_BUCKETS_S, EXPORT_LABELS
 
 JOB_STATES_ACTIVE = ("queued", "running")
 
