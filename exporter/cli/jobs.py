@@ -17,9 +17,9 @@ from typing import Any
 
 import httpx
 
-from exporter.commands.arguments import add_param_option, parse_params
-from exporter.commands.export import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
-from exporter.commands.progress import Progress, human_bytes
+from exporter.cli.arguments import add_param_option, parse_params
+from exporter.cli.export import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from exporter.cli.progress import Progress, human_bytes
 from exporter.compression import COMPRESSION_NAMES
 from exporter.encoders import FORMATS
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import anyio
 
-from exporter.commands.arguments import add_param_option, parse_params
-from exporter.commands.progress import Progress, human_bytes
+from exporter.cli.arguments import add_param_option, parse_params
+from exporter.cli.progress import Progress, human_bytes
 from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
 from exporter.errors import DatabaseUnavailable, ExporterError

