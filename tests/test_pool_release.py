@@ -1,4 +1,5 @@
-"""Giving a connection back cannot fail, and the ledger sees a connection that was not."""
+"""Giving connections back: every path ends with the connection released, none raises, and
+the ledger sees a connection that was not."""
 
 from __future__ import annotations
 
@@ -91,3 +92,30 @@ async def test_the_ledger_counts_a_holder_that_ended_without_giving_back_as_lost
     assert (ledger.in_use, ledger.lost) == (1, 1)
     ledger.given_back(stand_in)  # type: ignore[arg-type]
     assert (ledger.in_use, ledger.lost) == (0, 0)
+
+
+async def test_release_after_the_pool_was_terminated_is_quiet(database_url: str) -> None:
+    # Shutdown after the grace period terminates the pool under running exports; their
+    # cleanup then finds the connection already detached and must not raise.
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    conn = await pool.acquire()
+    transaction = conn.transaction()
+    await transaction.start()
+    pool.terminate()
+    await release_connection(pool, conn, transaction, ledger=PoolLedger())
+
+
+async def test_release_rolls_back_and_returns_the_connection(database_url: str) -> None:
+    pool = await asyncpg.create_pool(database_url, min_size=1, max_size=1)
+    try:
+        conn = await pool.acquire()
+        transaction = conn.transaction()
+        await transaction.start()
+        await conn.execute("CREATE TEMP TABLE scratch (n int)")
+        await release_connection(pool, conn, transaction, ledger=PoolLedger())
+        assert pool.get_idle_size() == 1
+        async with pool.acquire() as again:
+            assert not again.is_in_transaction()
+            assert await again.fetchval("SELECT to_regclass('pg_temp.scratch')") is None
+    finally:
+        await pool.close()
