@@ -8,7 +8,7 @@ import os
 import pytest
 
 from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
-from tests.decoders import Decoder, decode_all
+from tests.support.decoders import Decoder, decode_all
 
 PIECES = [b"id,name\n", os.urandom(70_000), b"x" * 300_000, b"", "caf\u00e9\n".encode()]
 

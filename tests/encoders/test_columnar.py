@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from exporter.export.service import ExportService
-from tests.streams import export_bytes
+from tests.support.streams import export_bytes
 
 
 def read_arrow(data: bytes) -> pa.Table:

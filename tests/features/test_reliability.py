@@ -22,10 +22,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import LiveServer
-from tests.database_urls import endpoint_of, through
-from tests.sessions import APP, busy_sessions, wait_until_idle
-from tests.tcp_proxy import TcpProxy
+from tests.support.database_urls import endpoint_of, through
+from tests.support.servers import LiveServer
+from tests.support.sessions import APP, busy_sessions, wait_until_idle
+from tests.support.tcp_proxy import TcpProxy
+
+#: The /healthz prober, run as its own process so the test's threads do not delay it.
+PROBE = Path(__file__).resolve().parents[1] / "support" / "probe_health.py"
 
 
 def raw_get(server: LiveServer, path: str) -> socket.socket:
@@ -284,7 +287,7 @@ def test_fifty_concurrent_exports_all_complete(
 
     idle_rss = process.memory_info().rss
     prober = subprocess.Popen(
-        [sys.executable, str(Path(__file__).parents[1] / "probe_health.py"), server.base_url],
+        [sys.executable, str(PROBE), server.base_url],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     sampler = threading.Thread(target=sample_rss)

@@ -11,7 +11,7 @@ from exporter.errors import InvalidParameter
 BOUNDS = Bounds(
     fetch_rows_default=1000, fetch_rows_max=5000, chunk_bytes_default=65536, chunk_bytes_max=1 << 20
 )
-ECHO = Path(__file__).resolve().parent / "exports" / "echo.sql"
+ECHO = Path(__file__).resolve().parents[1] / "exports" / "echo.sql"
 
 
 @pytest.fixture(scope="module")

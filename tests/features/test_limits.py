@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.api.conftest import bearer
-from tests.api.test_auth import assert_problem
-from tests.conftest import LiveServer
-from tests.jobs.waiting import finished, submit, wait_for
+from tests.features.conftest import bearer
+from tests.features.test_api_keys import assert_problem
+from tests.support.jobs import finished, submit, wait_for
+from tests.support.servers import LiveServer
 
 #: About 3 s of slowly produced rows: long enough for every other request to arrive meanwhile.
 SLOW_EXPORT = "/exports/slow_numbers?rows=150&delay_s=0.02&fetch_rows=10"

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import LiveServer
-from tests.sessions import busy_sessions, wait_until_idle
+from tests.support.servers import LiveServer
+from tests.support.sessions import busy_sessions, wait_until_idle
 
 STORM_APP = "exporter-storm-tests"
 DISCONNECTS = 320

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from exporter.export.service import ExportService
-from tests.streams import export_bytes
+from tests.support.streams import export_bytes
 
 ORACLE_CASES = [
     ("type_zoo", []),

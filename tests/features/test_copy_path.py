@@ -22,7 +22,7 @@ from exporter.export import service as service_module
 from exporter.export.plans import copy_plan
 from exporter.export.service import ExportService
 from exporter.settings import Settings
-from tests.streams import export_bytes
+from tests.support.streams import export_bytes
 
 CASES = [
     ("zoo_scalars", []),  # every scalar type_zoo column: NaN, infinities, BC, unicode, bytea

@@ -12,8 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import LiveServer
-from tests.sessions import wait_until_idle
+from tests.support.servers import LiveServer
+from tests.support.sessions import wait_until_idle
 
 ARROW = "application/vnd.apache.arrow.stream"
 PARQUET = "application/vnd.apache.parquet"

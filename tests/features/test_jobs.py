@@ -22,10 +22,10 @@ import pytest
 import websockets
 import zstandard
 
-from tests.conftest import LiveServer
-from tests.jobs.waiting import finished, submit, wait_for
-from tests.metrics_text import metric, wait_for_metric
-from tests.sessions import busy_sessions, wait_until_idle
+from tests.support.jobs import finished, submit, wait_for
+from tests.support.metrics_text import metric, wait_for_metric
+from tests.support.servers import LiveServer
+from tests.support.sessions import busy_sessions, wait_until_idle
 
 #: A job that runs for minutes, producing a row every 10 ms. Small fetches: progress shows at
 #: once (on the COPY path, PostgreSQL sends output in 8 KiB pieces: ~250 of these rows).

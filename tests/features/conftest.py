@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from exporter.access.keys import keys_file_entry, new_token
-from tests.conftest import LiveServer, start_server
+from tests.support.servers import LiveServer, start_server
 
 #: Key id -> (export patterns, extra TOML lines). Each test uses its own key, so one test's
 #: rate or concurrency never leaks into another's.

@@ -7,7 +7,7 @@ import time
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 def metric(server: LiveServer, name: str, **labels: str) -> float:

@@ -7,7 +7,7 @@ import pytest
 from exporter.catalog.definitions import load_catalog, parse_export
 from exporter.errors import CatalogError, UnknownExport
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def parse(text: str, name: str = "sample"):  # type: ignore[no-untyped-def]

@@ -1,6 +1,7 @@
 """Compressed responses: the same bytes as uncompressed ones, arriving as they are produced,
 with aborts still visible. The middleware's message handling is tested on its own; everything
-else against a real uvicorn process, read raw (undecoded) and decoded by tests/decoders.py."""
+else against a real uvicorn process, read raw (undecoded) and decoded by
+tests/support/decoders.py."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ from exporter.api.content_coding import (
     CompressionMiddleware,
     choose_response_coding,
 )
-from tests.conftest import LiveServer
-from tests.decoders import Decoder, decode_all
-from tests.sessions import busy_sessions, wait_until_idle
+from tests.support.decoders import Decoder, decode_all
+from tests.support.servers import LiveServer
+from tests.support.sessions import busy_sessions, wait_until_idle
 
 CODINGS = ["gzip", "zstd", "br"]
 

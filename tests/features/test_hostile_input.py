@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import ROOT, LiveServer
+from tests.conftest import ROOT
+from tests.support.servers import LiveServer
 
 HOSTILE_TEXT = [
     "'; DROP TABLE demo.orders; --",

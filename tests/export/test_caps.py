@@ -16,7 +16,7 @@ from exporter.errors import CatalogError, ExportCapExceeded
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService
 from exporter.units import parse_size_bytes
-from tests.streams import export_bytes, stream_into
+from tests.support.streams import export_bytes, stream_into
 
 
 def parse(text: str):  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ import httpx
 import pytest
 import websockets
 
-from tests.api.conftest import KEY_SPECS, bearer
-from tests.conftest import LiveServer
-from tests.jobs.waiting import finished, submit, wait_for
+from tests.features.conftest import KEY_SPECS, bearer
+from tests.support.jobs import finished, submit, wait_for
+from tests.support.servers import LiveServer
 
 CHALLENGE = 'Bearer realm="exporter"'
 

@@ -14,7 +14,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from exporter.export.service import ExportService
-from tests.streams import export_bytes
+from tests.support.streams import export_bytes
 
 
 def run_export(

@@ -22,9 +22,9 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import LiveServer, start_server
-from tests.database_urls import with_password
-from tests.metrics_text import metric, wait_for_metric
+from tests.support.database_urls import with_password
+from tests.support.metrics_text import metric, wait_for_metric
+from tests.support.servers import LiveServer, start_server
 
 PASSWORD = f"pw-{uuid.uuid4().hex}"
 TOKEN = f"token-{uuid.uuid4().hex}"

@@ -9,7 +9,7 @@ from pathlib import Path
 from exporter.access.keys import Authenticator, load_keys_file
 from exporter.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def serve(

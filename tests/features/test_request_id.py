@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from exporter.api.request_id import accept_request_id
-from tests.conftest import LiveServer
+from tests.support.servers import LiveServer
 
 
 @pytest.mark.parametrize(

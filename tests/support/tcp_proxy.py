@@ -10,7 +10,7 @@ import asyncio
 import contextlib
 import threading
 
-from tests.database_urls import Endpoint
+from tests.support.database_urls import Endpoint
 
 
 class TcpProxy:
