@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from tests.decoders import Decoder
+from tests.support.decoders import Decoder
 
 #: Bytes asked of the socket per read: large, so a big chunk costs few Python calls.
 READ_BYTES = 1 << 20
