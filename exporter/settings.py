@@ -8,15 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from exporter.compression import CODECS
 from exporter.encoders import FORMATS
 from exporter.errors import ConfigError
-from exporter.observability.logs import LOG_FORMATS
 from exporter.units import parse_duration_s
 
 KIB = 1024
@@ -40,8 +40,20 @@ def _parse_optional_path(raw: str) -> Path | None:
     return Path(raw) if raw else None
 
 
-#: ``EXPORTER_AUTH`` values: on when keys are configured (auto), always, or never.
-AUTH_MODES = ("auto", "on", "off")
+class AuthMode(StrEnum):
+    """``EXPORTER_AUTH``: on when keys are configured (auto), always, or never."""
+
+    AUTO = "auto"
+    ON = "on"
+    OFF = "off"
+
+
+class LogFormat(StrEnum):
+    """``EXPORTER_LOG_FORMAT``: text on a terminal and JSON otherwise (auto), or either."""
+
+    AUTO = "auto"
+    JSON = "json"
+    TEXT = "text"
 
 
 def _parse_names(raw: str) -> tuple[str, ...]:
@@ -50,8 +62,60 @@ def _parse_names(raw: str) -> tuple[str, ...]:
     return () if names == ("none",) else names
 
 
-def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
-    return field(default=default, metadata={"env": env, "help": help, "parse": parse})
+def _setting(
+    default: Any,
+    env: str,
+    help: str,
+    parse: Callable[[str], Any] = str,
+    *,
+    check: Callable[[Any], str | None] | None = None,
+) -> Any:
+    """A setting: its variable, help text, how its text is parsed, and what it must be
+    (``check`` returns why a value is unusable, or None)."""
+    metadata = {"env": env, "help": help, "parse": parse, "check": check}
+    return field(default=default, metadata=metadata)
+
+
+def _positive(value: int) -> str | None:
+    return None if value > 0 else "must be a positive integer"
+
+
+def _positive_or_unset(value: int | None) -> str | None:
+    return None if value is None or value > 0 else "must be a positive integer (or unset)"
+
+
+def _positive_duration(value: float) -> str | None:
+    return None if value > 0 else "must be a positive duration"
+
+
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _plain_identifier(value: str) -> str | None:
+    valid = _IDENTIFIER.fullmatch(value)
+    return None if valid else "must be a plain lower-case SQL identifier"
+
+
+def _one_of(choices: type[StrEnum]) -> Callable[[str], str | None]:
+    names = [choice.value for choice in choices]
+
+    def check(value: str) -> str | None:
+        return None if value in names else f"must be one of {', '.join(names)}, not {value!r}"
+
+    return check
+
+
+def _distinct_names_from(known: Iterable[str]) -> Callable[[tuple[str, ...]], str | None]:
+    known = tuple(known)
+
+    def check(values: tuple[str, ...]) -> str | None:
+        unknown = [value for value in values if value not in known]
+        if unknown or len(set(values)) != len(values):
+            return f"expected distinct names from {', '.join(known)}"
+        return None
+
+    return check
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -68,7 +132,9 @@ class Settings:
         Path("sql/exports"), "EXPORTER_SQL_DIR", "Directory of export definitions (*.sql).", Path
     )
     host: str = _setting("127.0.0.1", "EXPORTER_HOST", "Address `exporter serve` binds.")
-    port: int = _setting(8000, "EXPORTER_PORT", "Port `exporter serve` binds.", _parse_int)
+    port: int = _setting(
+        8000, "EXPORTER_PORT", "Port `exporter serve` binds.", _parse_int, check=_positive
+    )
     timezone: str = _setting(
         "UTC", "EXPORTER_TIMEZONE", "Session TimeZone: how timestamptz values are printed."
     )
@@ -82,27 +148,35 @@ class Settings:
         "EXPORTER_FETCH_ROWS",
         "Default rows fetched per cursor round trip (a request may ask for fetch_rows=N).",
         _parse_int,
+        check=_positive,
     )
     first_fetch_rows: int = _setting(
         1_000,
         "EXPORTER_FIRST_FETCH_ROWS",
         "Rows of the first round trip (at most fetch_rows): keeps the time to first byte short.",
         _parse_int,
+        check=_positive,
     )
     fetch_rows_max: int = _setting(
-        100_000, "EXPORTER_FETCH_ROWS_MAX", "Largest fetch_rows a request may ask for.", _parse_int
+        100_000,
+        "EXPORTER_FETCH_ROWS_MAX",
+        "Largest fetch_rows a request may ask for.",
+        _parse_int,
+        check=_positive,
     )
     chunk_bytes: int = _setting(
         256 * KIB,
         "EXPORTER_CHUNK_BYTES",
         "Default encoded bytes per HTTP chunk (a request may ask for chunk_bytes=N).",
         _parse_int,
+        check=_positive,
     )
     chunk_bytes_max: int = _setting(
         16 * MIB,
         "EXPORTER_CHUNK_BYTES_MAX",
         "Largest chunk_bytes a request may ask for.",
         _parse_int,
+        check=_positive,
     )
     copy_block_bytes: int = _setting(
         1 * MIB,
@@ -110,12 +184,14 @@ class Settings:
         "NDJSON/Arrow/Parquet from COPY: bytes of CSV gathered before a block is parsed and "
         "encoded (one batch; bounds the memory of one export with the row group).",
         _parse_int,
+        check=_positive,
     )
     parquet_row_group_rows: int = _setting(
         65_536,
         "EXPORTER_PARQUET_ROW_GROUP_ROWS",
         "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
         _parse_int,
+        check=_positive,
     )
     encode_threads: int = _setting(
         2,
@@ -123,6 +199,7 @@ class Settings:
         "Exports encoding at the same time (worker threads); more only adds GIL contention. "
         "Also bounds the large response chunks being compressed at once (in other threads).",
         _parse_int,
+        check=_positive,
     )
     compression: tuple[str, ...] = _setting(
         ("zstd", "br", "gzip"),
@@ -130,6 +207,7 @@ class Settings:
         "Content codings offered to clients that send Accept-Encoding, preferred first when "
         "the client accepts several equally (none: never compress).",
         _parse_names,
+        check=_distinct_names_from(CODECS),
     )
     compress_formats: tuple[str, ...] = _setting(
         ("csv", "ndjson"),
@@ -137,6 +215,7 @@ class Settings:
         "Formats compressed whenever the client accepts a coding; the others only when the "
         "request says compress=always.",
         _parse_names,
+        check=_distinct_names_from(FORMATS),
     )
     compress_min_bytes: int = _setting(
         1024,
@@ -144,6 +223,7 @@ class Settings:
         "JSON responses (catalog, OpenAPI) smaller than this go out uncompressed; exports are "
         "compressed whatever their size.",
         _parse_int,
+        check=_not_negative,
     )
     pool_min_size: int = _setting(
         1, "EXPORTER_POOL_MIN_SIZE", "Connections the pool keeps open.", _parse_int
@@ -153,6 +233,7 @@ class Settings:
         "EXPORTER_POOL_MAX_SIZE",
         "Most connections, hence most exports running at once.",
         _parse_int,
+        check=_positive,
     )
     data_dir: Path = _setting(
         Path(".data"),
@@ -165,6 +246,7 @@ class Settings:
         "EXPORTER_POOL_ACQUIRE_TIMEOUT",
         "How long a request waits for a free connection before it gets 503 + Retry-After.",
         parse_duration_s,
+        check=_positive_duration,
     )
     statement_timeout_s: float = _setting(
         300.0,
@@ -172,24 +254,28 @@ class Settings:
         "PostgreSQL statement_timeout for each cursor round trip (0: none). An export may set "
         "its own with '-- statement_timeout: 30s'.",
         parse_duration_s,
+        check=_not_negative,
     )
     max_export_duration_s: float = _setting(
         6 * 3600.0,
         "EXPORTER_MAX_EXPORT_DURATION",
         "Longest an export may stream, first row to last, before it is aborted (0: no limit).",
         parse_duration_s,
+        check=_not_negative,
     )
     client_write_timeout_s: float = _setting(
         120.0,
         "EXPORTER_CLIENT_WRITE_TIMEOUT",
         "Longest a client may take to accept one chunk before the export is aborted.",
         parse_duration_s,
+        check=_positive_duration,
     )
     shutdown_grace_s: float = _setting(
         30.0,
         "EXPORTER_SHUTDOWN_GRACE",
         "On SIGTERM: how long running exports may take to finish before they are aborted.",
         parse_duration_s,
+        check=_not_negative,
     )
     jobs_database_url: str | None = _setting(
         None,
@@ -201,6 +287,7 @@ class Settings:
         "exporter",
         "EXPORTER_JOBS_SCHEMA",
         "Schema the service creates and migrates for its job table.",
+        check=_plain_identifier,
     )
     jobs_dir: Path = _setting(
         Path(".data/jobs"),
@@ -213,6 +300,7 @@ class Settings:
         "EXPORTER_JOBS_CONCURRENCY",
         "Jobs one replica runs at once; the rest wait queued (0: this replica runs no jobs).",
         _parse_int,
+        check=_not_negative,
     )
     job_lease_s: float = _setting(
         30.0,
@@ -220,24 +308,28 @@ class Settings:
         "A running job whose worker has not renewed its lease for this long is taken as dead: "
         "it is queued again (or failed after the last attempt).",
         parse_duration_s,
+        check=_positive_duration,
     )
     job_heartbeat_s: float = _setting(
         1.0,
         "EXPORTER_JOB_HEARTBEAT",
         "How often a worker records progress, renews its lease and checks for cancellation.",
         parse_duration_s,
+        check=_positive_duration,
     )
     job_max_attempts: int = _setting(
         3,
         "EXPORTER_JOB_MAX_ATTEMPTS",
         "Attempts a job gets when its worker dies or the database goes away mid-job.",
         _parse_int,
+        check=_positive,
     )
     job_file_ttl_s: float = _setting(
         24 * 3600.0,
         "EXPORTER_JOB_FILE_TTL",
         "How long a finished job's file is kept; after that downloads answer 410.",
         parse_duration_s,
+        check=_positive_duration,
     )
     job_connection_wait_s: float = _setting(
         600.0,
@@ -245,6 +337,7 @@ class Settings:
         "How long a job may keep finding every pool connection busy (streams hold them) before "
         "it fails visibly instead of waiting on in the queue.",
         parse_duration_s,
+        check=_positive_duration,
     )
     jobs_poll_s: float = _setting(
         1.0,
@@ -252,13 +345,15 @@ class Settings:
         "How often an idle worker looks for queued jobs (a job submitted to the same replica "
         "starts at once).",
         parse_duration_s,
+        check=_positive_duration,
     )
-    auth: str = _setting(
-        "auto",
+    auth: AuthMode = _setting(
+        AuthMode.AUTO,
         "EXPORTER_AUTH",
         "API key authentication: auto (on when keys are configured), on, or off. auto without "
         "keys is off only on the embedded demo; with DATABASE_URL the service refuses to start.",
         str.lower,
+        check=_one_of(AuthMode),
     )
     keys_file: Path | None = _setting(
         None,
@@ -277,18 +372,21 @@ class Settings:
         "EXPORTER_KEY_REQUESTS_PER_MINUTE",
         "Requests a key may make per minute (token bucket), unless its entry sets its own.",
         _parse_int,
+        check=_positive,
     )
     key_burst: int = _setting(
         20,
         "EXPORTER_KEY_BURST",
         "Requests a key may make at once before the per-minute rate applies (bucket size).",
         _parse_int,
+        check=_positive,
     )
     key_concurrent_exports: int = _setting(
         4,
         "EXPORTER_KEY_CONCURRENT_EXPORTS",
         "Exports a key may run at once on one replica, unless its entry sets its own.",
         _parse_int,
+        check=_positive,
     )
     max_concurrent_exports: int | None = _setting(
         None,
@@ -296,12 +394,14 @@ class Settings:
         "Exports one replica runs at once, over all keys; beyond it 503. Unset: "
         "EXPORTER_POOL_MAX_SIZE.",
         _parse_optional_int,
+        check=_positive_or_unset,
     )
-    log_format: str = _setting(
-        "auto",
+    log_format: LogFormat = _setting(
+        LogFormat.AUTO,
         "EXPORTER_LOG_FORMAT",
         "Log lines: json (one object per line), text, or auto (text on a terminal, else json).",
         str.lower,
+        check=_one_of(LogFormat),
     )
     demo_orders: int = _setting(
         1_000_000,
@@ -311,59 +411,18 @@ class Settings:
     )
 
     def __post_init__(self) -> None:
-        positive = (
-            "port",
-            "fetch_rows",
-            "first_fetch_rows",
-            "fetch_rows_max",
-            "chunk_bytes",
-            "chunk_bytes_max",
-            "copy_block_bytes",
-            "parquet_row_group_rows",
-            "pool_max_size",
-            "encode_threads",
-            "job_max_attempts",
-            "key_requests_per_minute",
-            "key_burst",
-            "key_concurrent_exports",
-        )
-        for name in positive:
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, "must be a positive integer")
-        for name in (
-            "pool_acquire_timeout_s",
-            "client_write_timeout_s",
-            "job_lease_s",
-            "job_heartbeat_s",
-            "job_file_ttl_s",
-            "job_connection_wait_s",
-            "jobs_poll_s",
-        ):
-            if getattr(self, name) <= 0:
-                raise ConfigError(name, "must be a positive duration")
-        for name in ("statement_timeout_s", "max_export_duration_s", "shutdown_grace_s"):
-            if getattr(self, name) < 0:
-                raise ConfigError(name, "must not be negative")
-        if self.jobs_concurrency < 0:
-            raise ConfigError("jobs_concurrency", "must not be negative")
+        for spec in dataclasses.fields(self):
+            check = spec.metadata["check"]
+            reason = check(getattr(self, spec.name)) if check else None
+            if reason:
+                raise ConfigError(spec.name, reason)
+        # Parsed as text (a check names the field, not the variable); held as the enum.
+        object.__setattr__(self, "auth", AuthMode(self.auth))
+        object.__setattr__(self, "log_format", LogFormat(self.log_format))
+        # Constraints between settings:
         if self.job_heartbeat_s * 3 > self.job_lease_s:
             # A lease must survive a missed heartbeat or two (a slow database round trip).
             raise ConfigError("job_heartbeat_s", "must be at most a third of job_lease_s")
-        if not _IDENTIFIER.fullmatch(self.jobs_schema):
-            raise ConfigError("jobs_schema", "must be a plain lower-case SQL identifier")
-        if self.max_concurrent_exports is not None and self.max_concurrent_exports <= 0:
-            raise ConfigError("max_concurrent_exports", "must be a positive integer (or unset)")
-        if self.auth not in AUTH_MODES:
-            raise ConfigError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
-        if self.log_format not in LOG_FORMATS:
-            raise ConfigError("log_format", f"must be one of {', '.join(LOG_FORMATS)}")
-        for name, known in (("compression", CODECS), ("compress_formats", FORMATS)):
-            values = getattr(self, name)
-            unknown = [value for value in values if value not in known]
-            if unknown or len(set(values)) != len(values):
-                raise ConfigError(name, f"expected distinct names from {', '.join(known)}")
-        if self.compress_min_bytes < 0:
-            raise ConfigError("compress_min_bytes", "must not be negative")
         if self.pool_min_size < 0 or self.pool_min_size > self.pool_max_size:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol, runtime_checkable
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from exporter.columns import Column, Row
+
+if TYPE_CHECKING:  # annotations only: the registry imports this module, and must stay light
+    import pyarrow as pa
 
 
 class Encoder(Protocol):

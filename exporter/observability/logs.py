@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-LOG_FORMATS = ("auto", "json", "text")
+from exporter.settings import LogFormat
 
 #: The id of the request being served, for every record logged while serving it.
 REQUEST_ID: ContextVar[str | None] = ContextVar("exporter_request_id", default=None)
@@ -52,7 +52,7 @@ def redact_url(url: str) -> str:
     return parts._replace(netloc=f"{parts.username or ''}:***@{netloc}").geturl()
 
 
-def configure_logging(log_format: str, *, stream: TextIO | None = None) -> str:
+def configure_logging(log_format: LogFormat, *, stream: TextIO | None = None) -> LogFormat:
     """Route every logger, uvicorn's included, through one handler on ``stream`` (stderr).
 
     ``auto`` means text on a terminal and JSON otherwise (a container, a file, a pipe).
@@ -61,7 +61,7 @@ def configure_logging(log_format: str, *, stream: TextIO | None = None) -> str:
     stream = sys.stderr if stream is None else stream
     chosen = choose_log_format(log_format, is_terminal=stream.isatty())
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(JsonFormatter() if chosen == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if chosen == LogFormat.JSON else TextFormatter())
     handler.addFilter(_describe_access)
     root = logging.getLogger()
     root.handlers = [handler]
@@ -78,10 +78,10 @@ def configure_logging(log_format: str, *, stream: TextIO | None = None) -> str:
     return chosen
 
 
-def choose_log_format(log_format: str, *, is_terminal: bool) -> str:
+def choose_log_format(log_format: LogFormat, *, is_terminal: bool) -> LogFormat:
     """``json`` or ``text``: ``auto`` is text for a person at a terminal, else JSON."""
-    if log_format == "auto":
-        return "text" if is_terminal else "json"
+    if log_format == LogFormat.AUTO:
+        return LogFormat.TEXT if is_terminal else LogFormat.JSON
     return log_format
 
 

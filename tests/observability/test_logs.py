@@ -15,6 +15,7 @@ from exporter.observability.logs import (
     redact_secrets,
     redact_url,
 )
+from exporter.settings import LogFormat
 
 DSN = "postgresql://alice:s3cr%40t@db.internal:5432/shop"
 
@@ -99,10 +100,10 @@ def test_text_lines_read_as_a_sentence_then_fields() -> None:
 
 
 def test_auto_is_text_on_a_terminal_and_json_elsewhere() -> None:
-    assert choose_log_format("auto", is_terminal=True) == "text"
-    assert choose_log_format("auto", is_terminal=False) == "json"
-    assert choose_log_format("json", is_terminal=True) == "json"
-    assert choose_log_format("text", is_terminal=False) == "text"
+    assert choose_log_format(LogFormat.AUTO, is_terminal=True) == "text"
+    assert choose_log_format(LogFormat.AUTO, is_terminal=False) == "json"
+    assert choose_log_format(LogFormat.JSON, is_terminal=True) == "json"
+    assert choose_log_format(LogFormat.TEXT, is_terminal=False) == "text"
 
 
 def test_configured_logging_turns_every_record_into_one_json_line() -> None:
@@ -110,7 +111,8 @@ def test_configured_logging_turns_every_record_into_one_json_line() -> None:
     script = """
 import logging, warnings
 from exporter.observability.logs import configure_logging
-assert configure_logging("auto") == "json"  # stderr is a pipe
+from exporter.settings import LogFormat
+assert configure_logging(LogFormat.AUTO) == "json"  # stderr is a pipe
 logging.getLogger("uvicorn.access").info(
     '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET", "/exports/x?token=SECRET", "1.1", 200
 )
