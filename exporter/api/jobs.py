@@ -20,7 +20,7 @@ from exporter.api.negotiation import content_disposition
 from exporter.api.problems import response_for_error
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
-from exporter.errors import ExporterError, InvalidParameter, JobFileUnavailable, UnknownJob
+from exporter.errors import ExporterError, InvalidParameter, JobFileGone, JobFilePending, UnknownJob
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
@@ -202,7 +202,7 @@ async def download_job(job_id: str, request: Request) -> Response:
         try:
             stat = await anyio.to_thread.run_sync(os.stat, path)
         except FileNotFoundError:
-            raise JobFileUnavailable(str(job.id), "the file is gone", gone=True) from None
+            raise JobFileGone(str(job.id), "the file is gone") from None
     except ExporterError as exc:
         return response_for_error(exc)
     output = FORMATS[job.spec.format]
@@ -228,13 +228,13 @@ def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
         and job.expires_at <= datetime.now(UTC)
     ):
         status = "deleted" if job.file_status is FileStatus.DELETED else "expired"
-        raise JobFileUnavailable(str(job.id), f"the file was {status}", gone=True)
+        raise JobFileGone(str(job.id), f"the file was {status}")
     if job.file_status is not FileStatus.AVAILABLE or job.file_path is None:
         if job.state.finished:
             reason = f"the job {job.state.value} and has no file"
         else:
             reason = f"the job is {job.state.value}; the file is not written yet"
-        raise JobFileUnavailable(str(job.id), reason, gone=False)
+        raise JobFilePending(str(job.id), reason)
     return jobs_dir / job.file_path
 
 

@@ -26,20 +26,15 @@ from exporter.api.request_id import STATE_REQUEST_ID, STATE_STARTED_S
 from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest, loggable_params, secret_values
 from exporter.encoders import FORMATS, Format
-from exporter.errors import ExporterError
+from exporter.errors import Cause, ExporterError
 from exporter.export.pipeline import StreamStats
-from exporter.export.service import ExportService, Pump
+from exporter.export.pumps import Pump
+from exporter.export.service import ExportService
 from exporter.observability.logs import REQUEST_ID
 from exporter.observability.metrics import ExportMeter, ExportMetrics
 from exporter.observability.outcomes import (
-    CANCELLED,
-    CLIENT_DISCONNECTED,
-    CLIENT_TOO_SLOW,
-    COMPLETED,
-    FAILED,
-    SHUTDOWN,
-    TIMEOUT,
     ExportRecord,
+    Outcome,
     failure_cause,
     log_export,
     refusal,
@@ -89,8 +84,8 @@ class ExportResponse(Response):
         self.stats = StreamStats()
         #: not_started -> streaming -> completed | failed | client_disconnected |
         #: client_too_slow | rejected | cancelled (server shutting down)
-        self.outcome = "not_started"
-        self.cause: str | None = None
+        self.outcome = Outcome.NOT_STARTED
+        self.cause: Cause | None = None
         self.failure: BaseException | None = None
         #: The status sent, once sent.
         self.status: int | None = None
@@ -108,12 +103,12 @@ class ExportResponse(Response):
                 await self._respond(scope, receive, send, meter)
                 group.cancel_scope.cancel()
         except anyio.get_cancelled_exc_class():
-            if self.outcome in ("not_started", "streaming"):
-                self.outcome, self.cause = CANCELLED, SHUTDOWN
+            if not self.outcome.ended:
+                self.outcome, self.cause = Outcome.CANCELLED, Cause.SHUTDOWN
             raise
         except Exception as exc:
-            if self.outcome in ("not_started", "streaming"):
-                self.outcome, self.cause = FAILED, failure_cause(exc)
+            if not self.outcome.ended:
+                self.outcome, self.cause = Outcome.FAILED, failure_cause(exc)
                 self.failure = exc
             raise
         finally:
@@ -129,7 +124,7 @@ class ExportResponse(Response):
                 async with self.service.open_stream(self.request, self.output, self.stats) as pump:
                     await self._stream(pump, send, meter, slot)
         except ExporterError as exc:
-            if self.outcome != "not_started":
+            if self.outcome != Outcome.NOT_STARTED:
                 raise
             self.outcome, self.cause = refusal(exc)
             self.failure = exc
@@ -150,7 +145,7 @@ class ExportResponse(Response):
             }
         )
         self.status = 200
-        self.outcome = "streaming"
+        self.outcome = Outcome.STREAMING
         write_timeout_s = settings.client_write_timeout_s
 
         async def write(chunk: bytes, *, more: bool = True) -> None:
@@ -174,33 +169,33 @@ class ExportResponse(Response):
                 # its next export the moment this one ends must not find its own slot taken.
                 slot.release()
                 await write(b"", more=False)
-            self.outcome = COMPLETED
+            self.outcome = Outcome.COMPLETED
         except _ClientTooSlow:
-            self.outcome = CLIENT_TOO_SLOW
+            self.outcome = Outcome.CLIENT_TOO_SLOW
             self.failure = TimeoutError(
                 f"the client accepted no chunk within {write_timeout_s:g} s"
             )
         except TimeoutError as exc:
-            self.outcome, self.cause = FAILED, TIMEOUT
+            self.outcome, self.cause = Outcome.FAILED, Cause.TIMEOUT
             self.failure = exc
             if deadline.cancel_called:
                 self.failure = ExportTooLong(
                     f"exceeded the maximum export duration of {settings.max_export_duration_s:g} s"
                 )
         except _ClientGone:
-            self.outcome = CLIENT_DISCONNECTED
+            self.outcome = Outcome.CLIENT_DISCONNECTED
         except Exception as exc:
             # Returning without finishing the body makes the server close the connection with
             # the chunked body unterminated: the client sees a truncated transfer.
-            self.outcome, self.cause = FAILED, failure_cause(exc)
+            self.outcome, self.cause = Outcome.FAILED, failure_cause(exc)
             self.failure = exc
 
     async def _cancel_on_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
         while True:
             message: Message = await receive()
             if message["type"] == "http.disconnect":
-                if self.outcome in ("not_started", "streaming"):
-                    self.outcome = CLIENT_DISCONNECTED
+                if not self.outcome.ended:
+                    self.outcome = Outcome.CLIENT_DISCONNECTED
                 scope.cancel()
                 return
 

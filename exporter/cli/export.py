@@ -16,23 +16,22 @@ from pathlib import Path
 import anyio
 
 from exporter.cli.arguments import add_param_option, parse_params
+from exporter.cli.exit_codes import (
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from exporter.cli.progress import Progress, human_bytes
 from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
 from exporter.encoders import DEFAULT_FORMAT, FORMATS
-from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.errors import ExporterError, Rejected, RetryLater
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService
 from exporter.files.atomic import AtomicFile
 from exporter.files.naming import export_filename
 from exporter.files.writing import export_into, export_to_file
 from exporter.settings import Settings
-
-#: Exit codes (sysexits.h where one fits): a cron wrapper can retry on 75 only.
-EXIT_OK = 0
-EXIT_FAILED = 1  # the export started and failed (query error, write error, ...)
-EXIT_USAGE = 2  # bad arguments: unknown export, bad parameter, bad setting
-EXIT_TEMPFAIL = 75  # the database is unreachable or busy: try again later
-EXIT_INTERRUPTED = 130
 
 #: Output suffixes that choose the format or compression when the options do not.
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
@@ -68,7 +67,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     try:
         settings = Settings.from_env(environ)
         if not settings.database_url:
-            raise ExporterError("DATABASE_URL is not set: `exporter export` reads from it")
+            raise Rejected("DATABASE_URL is not set: `exporter export` reads from it")
         items = _request_items(args)
     except ExporterError as exc:
         return _fail(str(exc), EXIT_USAGE)
@@ -79,7 +78,7 @@ def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
     try:
         items = parse_params(args.param)
     except ValueError as exc:
-        raise ExporterError(str(exc)) from None
+        raise Rejected(str(exc)) from None
     items.append(("format", _choose_format(args)))
     if args.fetch_rows is not None:
         items.append(("fetch_rows", str(args.fetch_rows)))
@@ -121,15 +120,13 @@ async def _export(
 ) -> int:
     try:
         service = await ExportService.start(settings)
-    except DatabaseUnavailable as exc:
-        return _fail(str(exc), EXIT_TEMPFAIL)
     except ExporterError as exc:
-        return _fail(str(exc), EXIT_USAGE)
+        return _fail(str(exc), exit_code_for(exc))
     try:
         try:
             request = service.bind(args.name, items)
         except ExporterError as exc:
-            return _fail(str(exc), EXIT_USAGE)
+            return _fail(str(exc), exit_code_for(exc))
         output = FORMATS[request.format_name or DEFAULT_FORMAT.name]
         codec = codec_named(_choose_compression(args))
         to_stdout = args.output == "-"
@@ -159,13 +156,13 @@ async def _export(
                     on_open=written.append,
                 )  # fmt: skip
                 size_bytes, detail = result.size_bytes, f"to {target} (sha256 {result.sha256})"
-        except DatabaseUnavailable as exc:
-            return _fail(f"{exc}; nothing was written", EXIT_TEMPFAIL, progress)
         except Exception as exc:  # any failure: reported, never a partial file
             where = "stdout is incomplete" if to_stdout else f"nothing was written to {target}"
+            if isinstance(exc, RetryLater):
+                return _fail(f"{exc}; {where}", exit_code_for(exc), progress)
             return _fail(
                 f"export {args.name} failed after {stats.rows:,} rows: {exc}; {where}",
-                EXIT_FAILED, progress,
+                exit_code_for(exc), progress,
             )  # fmt: skip
         finally:
             reporter.cancel()

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from exporter.cli.arguments import add_param_option, parse_params
-from exporter.cli.export import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from exporter.cli.exit_codes import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from exporter.cli.progress import Progress, human_bytes
 from exporter.compression import COMPRESSION_NAMES
 from exporter.encoders import FORMATS

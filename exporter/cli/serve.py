@@ -70,10 +70,12 @@ def serve_forever(
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     embedded = None
     if settings.database_url is None:
+        from exporter.db.demo import ensure_demo
         from exporter.db.embedded import start_embedded
 
         embedded = start_embedded(settings.data_dir)
-        asyncio.run(_ensure_demo(embedded.url, settings))
+        demo_dir = settings.sql_dir.parent / "demo"
+        asyncio.run(ensure_demo(embedded.url, demo_dir, orders=settings.demo_orders))
         settings = dataclasses.replace(settings, database_url=embedded.url)
     embedded_dir = embedded.pgdata if embedded else None
 
@@ -100,21 +102,6 @@ def serve_forever(
 
 def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
-
-
-async def _ensure_demo(url: str, settings: Settings) -> None:
-    import asyncpg
-
-    from exporter.db.demo import demo_loaded, load_demo
-
-    conn = await asyncpg.connect(url)
-    try:
-        if not await demo_loaded(conn):
-            log.info("loading demo data (%d orders), first start only", settings.demo_orders)
-            demo_dir = settings.sql_dir.parent / "demo"
-            await load_demo(conn, demo_dir, orders=settings.demo_orders)
-    finally:
-        await conn.close()
 
 
 def _announce(

@@ -1,4 +1,4 @@
-"""The database boundary: the pool, connection set-up, and one export's rows as batches.
+"""Connections: the pool, how each connection is set up, and giving connections back.
 
 Every connection decodes values as PostgreSQL's own *text* output (and binds parameters as
 text). That is what makes CSV byte-identical to ``COPY ... CSV`` and NDJSON exact (numeric and
@@ -10,16 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import asyncpg
 
-from exporter.catalog.definitions import ExportDefinition, copy_param_setting
-from exporter.errors import DatabaseUnavailable, QueryFailed
+from exporter.db.failures import DRIVER_ERRORS
+from exporter.errors import DatabaseUnavailable, PoolExhausted
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +103,33 @@ async def create_pool(
             # Statements are prepared per export request; a cache would only hold them longer.
             statement_cache_size=0,
         )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+    except DRIVER_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     return pool
+
+
+#: The pool type, for annotations above the database layer (which never imports asyncpg).
+Pool = asyncpg.Pool
+
+
+async def probe_database(dsn: str, *, application_name: str, timeout_s: float) -> str | None:
+    """None if PostgreSQL answers a fresh connection within ``timeout_s``, else why not.
+
+    Uses its own connection, not the pool's: readiness must not wait behind busy exports.
+    """
+    try:
+        conn = await asyncpg.connect(
+            dsn, timeout=timeout_s, server_settings={"application_name": application_name}
+        )
+    except DRIVER_ERRORS as exc:
+        return f"cannot connect: {exc}"
+    try:
+        await conn.fetchval("SELECT 1", timeout=timeout_s)
+    except DRIVER_ERRORS as exc:
+        return f"cannot query: {exc}"
+    finally:
+        conn.terminate()
+    return None
 
 
 async def connect(dsn: str, *, server_settings: Mapping[str, str]) -> asyncpg.Connection:
@@ -116,19 +139,6 @@ async def connect(dsn: str, *, server_settings: Mapping[str, str]) -> asyncpg.Co
     )
     await init_connection(conn)
     return conn
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SessionLimits:
-    """Time limits applied to one export's transaction."""
-
-    #: Wait for a free pooled connection at most this long.
-    acquire_timeout_s: float
-    #: PostgreSQL statement_timeout: bounds each cursor round trip (0: none).
-    statement_timeout_s: float
-    #: PostgreSQL idle_in_transaction_session_timeout: how long the session may sit between
-    #: round trips (the service waiting on a slow client) before PostgreSQL ends it (0: none).
-    idle_in_transaction_timeout_s: float
 
 
 @dataclass(slots=True, frozen=True)
@@ -182,211 +192,13 @@ def _current_task() -> asyncio.Task[Any] | None:
         return None
 
 
-_SET_LIMITS = (
-    "SELECT set_config('statement_timeout', $1, true),"
-    " set_config('idle_in_transaction_session_timeout', $2, true)"
-)
-
-
-@dataclass(slots=True)
-class _Snapshot:
-    """A checked-out connection inside the export's transaction.
-
-    ``busy`` is set while a COPY or a cursor round trip is in flight: if the export ends while
-    it is (the client left, a failure), the wire protocol is mid-operation and the connection
-    must not be reused.
-    """
-
-    conn: asyncpg.Connection
-    transaction: Any
-    cursor: Any = None
-    busy: bool = False
-
-
-@dataclass(slots=True)
-class RowBatches:
-    """An open export: pull batches of rows with ``async for batch in rows``.
-
-    The first round trip asks for at most ``first_fetch_rows``: the first bytes then leave as
-    soon as PostgreSQL has a few rows, instead of after a whole ``fetch_rows`` batch has been
-    fetched and encoded. Every later round trip asks for ``fetch_rows``.
-    """
-
-    snapshot: _Snapshot
-    fetch_rows: int
-    first_fetch_rows: int
-
-    def __aiter__(self) -> AsyncIterator[Sequence[Any]]:
-        return self._batches()
-
-    async def _batches(self) -> AsyncIterator[Sequence[Any]]:
-        want = min(self.first_fetch_rows, self.fetch_rows)
-        while True:
-            self.snapshot.busy = True
-            batch = await self.snapshot.cursor.fetch(want)
-            self.snapshot.busy = False
-            if not batch:
-                return
-            yield batch
-            if len(batch) < want:
-                return
-            want = self.fetch_rows
-
-
-@asynccontextmanager
-async def open_rows(
-    pool: asyncpg.Pool,
-    export: ExportDefinition,
-    values: Sequence[str],
-    *,
-    fetch_rows: int,
-    first_fetch_rows: int,
-    limits: SessionLimits,
-    ledger: PoolLedger | None = None,
-) -> AsyncIterator[RowBatches]:
-    """Run ``export`` with ``values`` through a server-side cursor (see ``_open_snapshot``)."""
-    async with _open_snapshot(pool, export, values, limits, ledger) as snapshot:
-        yield RowBatches(
-            snapshot=snapshot, fetch_rows=fetch_rows, first_fetch_rows=first_fetch_rows
-        )
-
-
-@dataclass(slots=True)
-class CopyOut:
-    """An export ready to run as ``COPY (query) TO STDOUT``; ``run(sink)`` streams it."""
-
-    snapshot: _Snapshot
-    query: str
-    options: Mapping[str, str | bool]
-
-    async def run(self, sink: Callable[[bytes], Awaitable[None]]) -> int:
-        """Stream the COPY output into ``sink``; returns the row count PostgreSQL reports.
-
-        The sink is awaited for each piece, inside this call: asyncpg stops reading from the
-        server until it returns (backpressure), and if it raises or is cancelled the COPY is
-        cancelled on the server. No task or queue stands in between.
-        """
-        self.snapshot.busy = True
-        status: str = await self.snapshot.conn.copy_from_query(
-            self.query, output=sink, **self.options
-        )
-        self.snapshot.busy = False
-        return int(status.rsplit(" ", 1)[-1])
-
-
-@asynccontextmanager
-async def open_copy(
-    pool: asyncpg.Pool,
-    export: ExportDefinition,
-    values: Sequence[str],
-    *,
-    select: str,
-    options: Mapping[str, str | bool],
-    limits: SessionLimits,
-    ledger: PoolLedger | None = None,
-) -> AsyncIterator[CopyOut]:
-    """Run ``export`` with ``values`` as a COPY (see ``_open_snapshot``).
-
-    ``select`` wraps the export's query, given as ``{query}`` (``SELECT to_json(q) FROM
-    ({query}) q``). COPY takes no bind parameters, so each value is bound into a
-    transaction-local setting that the query reads back (``copy_sql``): values are still never
-    spliced into SQL text.
-    """
-    async with _open_snapshot(pool, export, values, limits, ledger) as snapshot:
-        if values:
-            settings = ", ".join(
-                f"set_config('{copy_param_setting(n)}', ${n}, true)"
-                for n in range(1, len(values) + 1)
-            )
-            await snapshot.conn.fetchval(f"SELECT {settings}", *values)
-        yield CopyOut(
-            snapshot=snapshot, query=select.format(query=export.copy_sql), options=options
-        )
-
-
-@asynccontextmanager
-async def _open_snapshot(
-    pool: asyncpg.Pool,
-    export: ExportDefinition,
-    values: Sequence[str],
-    limits: SessionLimits,
-    ledger: PoolLedger | None = None,
-) -> AsyncIterator[_Snapshot]:
-    """A connection in a read-only REPEATABLE READ snapshot with the export bound to ``values``.
-
-    Everything that can fail cheaply happens before this yields: acquiring a connection,
-    PREPARE, and binding the values (an unexecuted cursor). The connection is given back when
-    the block exits, however it exits, including by cancellation (``release_connection``).
-    """
-    ledger = ledger or PoolLedger()
-    for attempt in (1, 2):
-        conn = await _acquire(pool, limits.acquire_timeout_s, ledger)
-        snapshot = _Snapshot(conn, conn.transaction(isolation="repeatable_read", readonly=True))
-        try:
-            snapshot.cursor = await _start(conn, snapshot.transaction, export, values, limits)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            await release_connection(pool, conn, snapshot.transaction, ledger=ledger)
-            if attempt == 1 and is_connection_failure(exc):
-                # A pooled connection that died while idle (server restart, network blip):
-                # one fresh connection decides whether the database is really gone.
-                log.warning("pooled connection was dead (%s); retrying on a new one", exc)
-                continue
-            if is_connection_failure(exc):
-                raise DatabaseUnavailable(f"lost the database connection: {exc}") from exc
-            sqlstate = getattr(exc, "sqlstate", None)
-            raise QueryFailed(export.name, _describe_error(exc), sqlstate=sqlstate) from exc
-        except BaseException:
-            await release_connection(
-                pool, conn, snapshot.transaction, ledger=ledger, interrupted=True
-            )
-            raise
-        break
-    try:
-        yield snapshot
-    except BaseException:
-        await release_connection(
-            pool, conn, snapshot.transaction, ledger=ledger, interrupted=snapshot.busy
-        )
-        raise
-    await release_connection(pool, conn, snapshot.transaction, ledger=ledger)
-
-
-async def _start(
-    conn: asyncpg.Connection,
-    transaction: Any,
-    export: ExportDefinition,
-    values: Sequence[str],
-    limits: SessionLimits,
-) -> Any:
-    """BEGIN, set the limits, PREPARE and bind: returns the open cursor."""
-    await transaction.start()
-    await conn.fetchval(
-        _SET_LIMITS,
-        _milliseconds(limits.statement_timeout_s),
-        _milliseconds(limits.idle_in_transaction_timeout_s),
-    )
-    statement = await conn.prepare(export.sql)
-    return await statement.cursor(*values)
-
-
-def is_connection_failure(exc: BaseException) -> bool:
-    """True for errors that mean the connection or the server is gone, not the query."""
-    if isinstance(exc, OSError | asyncpg.InterfaceError):
-        return True
-    sqlstate = getattr(exc, "sqlstate", None) or ""
-    # 08: connection exception; 57P01-57P05: admin/crash shutdown, cannot connect now, ...
-    return sqlstate.startswith(("08", "57P"))
-
-
-async def _acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> asyncpg.Connection:
+async def acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> asyncpg.Connection:
     ledger.waiting += 1
     try:
         conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
     except TimeoutError as exc:
-        raise DatabaseUnavailable(
-            f"no database connection became free within {timeout_s:g} s", pool_exhausted=True
-        ) from exc
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        raise PoolExhausted(f"no database connection became free within {timeout_s:g} s") from exc
+    except DRIVER_ERRORS as exc:
         raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
     finally:
         ledger.waiting -= 1
@@ -461,13 +273,3 @@ def _terminate(conn: asyncpg.Connection) -> None:
     with contextlib.suppress(asyncpg.InterfaceError):
         # Raises if the pool already took the connection back.
         conn.terminate()
-
-
-def _milliseconds(seconds: float) -> str:
-    return str(max(0, round(seconds * 1000)))
-
-
-def _describe_error(exc: BaseException) -> str:
-    detail = getattr(exc, "detail", None)
-    message = str(exc) if not detail else f"{exc} ({detail})"
-    return message

@@ -25,3 +25,14 @@ async def load_demo(conn: asyncpg.Connection, demo_dir: Path, *, orders: int) ->
     await conn.execute((demo_dir / "schema.sql").read_text(encoding="utf-8"))
     await conn.execute("SELECT demo.generate($1::bigint)", orders)
     log.info("demo data loaded: %d orders in %.1f s", orders, time.monotonic() - started_s)
+
+
+async def ensure_demo(url: str, demo_dir: Path, *, orders: int) -> None:
+    """Load the demo into the database at ``url`` unless it is there already (first start)."""
+    conn = await asyncpg.connect(url)
+    try:
+        if not await demo_loaded(conn):
+            log.info("loading demo data (%d orders), first start only", orders)
+            await load_demo(conn, demo_dir, orders=orders)
+    finally:
+        await conn.close()

@@ -9,7 +9,8 @@ import asyncpg
 
 from exporter.catalog.definitions import ExportDefinition
 from exporter.columns import Column, kind_for
-from exporter.errors import CatalogError
+from exporter.db.failures import DRIVER_ERRORS
+from exporter.errors import CatalogError, DatabaseUnavailable
 
 #: Resolve each type OID through domains to its base type, and arrays to their element.
 _RESOLVE_TYPES = """
@@ -109,10 +110,18 @@ async def describe_export(conn: asyncpg.Connection, export: ExportDefinition) ->
 
 
 async def describe_catalog(
-    conn: asyncpg.Connection, exports: Sequence[ExportDefinition]
+    pool: asyncpg.Pool, exports: Sequence[ExportDefinition]
 ) -> list[ExportDefinition]:
-    """Every export of ``exports``, described."""
-    return [await describe_export(conn, export) for export in exports]
+    """Every export of ``exports``, described on one of ``pool``'s connections.
+
+    A database that fails while describing is ``DatabaseUnavailable``; a query PostgreSQL
+    rejects is the file's ``CatalogError``.
+    """
+    try:
+        async with pool.acquire() as conn:
+            return [await describe_export(conn, export) for export in exports]
+    except DRIVER_ERRORS as exc:
+        raise DatabaseUnavailable(f"cannot describe the exports: {exc}") from exc
 
 
 async def _resolve_types(conn: asyncpg.Connection, oids: Sequence[str]) -> dict[str, _BaseType]:

@@ -6,49 +6,33 @@ Knows nothing of HTTP; the API and the CLI both drive exports through it.
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 
 import anyio
-import asyncpg
-from anyio import to_thread
 
 from exporter.access.keys import ApiKey
 from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
-from exporter.db.connections import (
-    CopyOut,
-    PoolLedger,
-    SessionLimits,
-    create_pool,
-    open_copy,
-    open_rows,
-    session_settings,
-)
+from exporter.db.connections import Pool, PoolLedger, create_pool, probe_database, session_settings
 from exporter.db.describe import describe_catalog
+from exporter.db.snapshot import SessionLimits, open_copy, open_rows
 from exporter.encoders import Format, TextColumnsEncoder
-from exporter.encoders.copy_text import BlockBuffer, TextColumns
+from exporter.encoders.copy_text import TextColumns
 from exporter.encoders.memory import choose_memory_pool
-from exporter.errors import (
-    ConfigError,
-    CopyOutputInvalid,
-    ServerBusy,
-    TooManyConcurrentExports,
-)
-from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches, split_chunks
+from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
+from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches
 from exporter.export.plans import copy_plan
+from exporter.export.pumps import Pump, pump_chunks, pump_copy, pump_copy_columns
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
 #: stops driving the export (hung, partitioned): the service's own client write timeout always
 #: acts first, so a slow but live reader is governed by that setting alone.
 IDLE_IN_TRANSACTION_MARGIN_S = 30.0
-#: Longest a piece of COPY output waits to be gathered into a bigger chunk.
-COPY_HOLD_S = 0.2
 
 
 @dataclass(slots=True)
@@ -56,7 +40,7 @@ class ExportService:
     """A running exporter: settings, connection pool and the described catalog."""
 
     settings: Settings
-    pool: asyncpg.Pool
+    pool: Pool
     catalog: Catalog
     encode_limiter: anyio.CapacityLimiter
     #: Exports running on this replica, in total and per API key (``take_export_slot``).
@@ -80,8 +64,7 @@ class ExportService:
             max_size=settings.pool_max_size,
         )
         try:
-            async with pool.acquire() as conn:
-                described = await describe_catalog(conn, list(parsed.values()))
+            described = await describe_catalog(pool, list(parsed.values()))
         except BaseException:
             await pool.close()
             raise
@@ -116,21 +99,11 @@ class ExportService:
         Uses its own connection, not the pool's: readiness must not wait behind busy exports.
         """
         assert self.settings.database_url is not None
-        try:
-            conn = await asyncpg.connect(
-                self.settings.database_url,
-                timeout=timeout_s,
-                server_settings={"application_name": self.settings.application_name + "-probe"},
-            )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            return f"cannot connect: {exc}"
-        try:
-            await conn.fetchval("SELECT 1", timeout=timeout_s)
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            return f"cannot query: {exc}"
-        finally:
-            conn.terminate()
-        return None
+        return await probe_database(
+            self.settings.database_url,
+            application_name=self.settings.application_name + "-probe",
+            timeout_s=timeout_s,
+        )
 
     @property
     def bounds(self) -> Bounds:
@@ -228,12 +201,12 @@ class ExportService:
                 ledger=self.pool_ledger,
             ) as copy:
                 if not plan.parse_columns:
-                    yield partial(_pump_copy, copy, request.chunk_bytes, stats, caps=caps)
+                    yield partial(pump_copy, copy, request.chunk_bytes, stats, caps=caps)
                     return
                 columns_encoder = new_encoder()
                 assert isinstance(columns_encoder, TextColumnsEncoder), output.name
                 yield partial(
-                    _pump_copy_columns,
+                    pump_copy_columns,
                     copy,
                     columns_encoder,
                     TextColumns(len(export.columns)),
@@ -261,139 +234,6 @@ class ExportService:
                 encode_limiter=self.encode_limiter,
             )
             try:
-                yield partial(_pump_chunks, chunks, stats=stats, caps=caps)
+                yield partial(pump_chunks, chunks, stats=stats, caps=caps)
             finally:
                 await chunks.aclose()
-
-
-#: Produces an export's whole output into the given writer.
-Pump = Callable[[Callable[[bytes], Awaitable[None]]], Awaitable[None]]
-
-
-async def _pump_chunks(
-    chunks: AsyncIterator[bytes],
-    write: Callable[[bytes], Awaitable[None]],
-    *,
-    stats: StreamStats,
-    caps: OutputCaps,
-) -> None:
-    async for chunk in chunks:
-        caps.check(stats)  # the counts already include this chunk
-        await write(chunk)
-
-
-async def _pump_copy(
-    copy: CopyOut,
-    chunk_bytes: int,
-    stats: StreamStats,
-    write: Callable[[bytes], Awaitable[None]],
-    *,
-    caps: OutputCaps | None = None,
-) -> None:
-    """COPY output into ``write``, in chunks of about ``chunk_bytes``.
-
-    asyncpg hands over what each socket read brought (often ~8 KiB); writing each piece as its
-    own HTTP chunk costs CPU per chunk. Pieces are gathered up to ``chunk_bytes``, except the
-    first (time to first byte) and whatever has waited ``COPY_HOLD_S`` (a query that trickles
-    rows still shows progress when its next piece arrives).
-    """
-    pending = bytearray()
-    pending_since_s = 0.0
-
-    async def flush() -> None:
-        if pending:
-            chunk = bytes(pending)
-            pending.clear()
-            if caps is not None:
-                caps.check_bytes(stats.bytes + len(chunk))
-            stats.bytes += len(chunk)
-            await write(chunk)
-
-    async def sink(data: bytes) -> None:
-        nonlocal pending_since_s
-        stats.rows += data.count(b"\n")  # lines so far; the exact row count comes at the end
-        if not pending:
-            pending_since_s = time.monotonic()
-        pending.extend(data)
-        if (
-            stats.bytes == 0
-            or len(pending) >= chunk_bytes
-            or time.monotonic() - pending_since_s >= COPY_HOLD_S
-        ):
-            await flush()
-
-    rows = await copy.run(sink)
-    await flush()
-    stats.rows = rows
-    stats.complete = True
-
-
-async def _pump_copy_columns(
-    copy: CopyOut,
-    encoder: TextColumnsEncoder,
-    parser: TextColumns,
-    write: Callable[[bytes], Awaitable[None]],
-    *,
-    block_bytes: int,
-    chunk_bytes: int,
-    stats: StreamStats,
-    caps: OutputCaps,
-    limiter: anyio.CapacityLimiter,
-) -> None:
-    """COPY's text parsed into string columns and encoded (NDJSON, Arrow, Parquet), into
-    ``write``.
-
-    COPY's pieces (whole rows each, see ``exporter.encoders.copy_text``) are gathered into blocks of
-    about ``block_bytes``; the first piece goes alone so the first batch leaves early, and
-    pieces that waited ``COPY_HOLD_S`` go too. Each block is parsed and encoded in a worker
-    thread (``limiter`` caps how many exports do so at once) while asyncpg awaits this sink:
-    it reads nothing more from PostgreSQL until the block's bytes are written (backpressure,
-    no task or queue in between), so one export holds at most a block and its encoding (and
-    for Parquet one row group).
-    """
-    pending = BlockBuffer()
-    pending_since_s = 0.0
-    blocks = 0
-
-    async def send(data: bytes) -> None:
-        for chunk in split_chunks(data, chunk_bytes):
-            stats.bytes += len(chunk)
-            caps.check(stats)  # the counts already include this chunk
-            await write(chunk)
-
-    def encode() -> tuple[bytes, int]:
-        with pending.view() as block:
-            strings = parser.parse(block)
-        return encoder.encode_text(strings), len(strings[0])
-
-    async def flush() -> None:
-        nonlocal blocks
-        if not pending.size:
-            return
-        encoded, rows = await to_thread.run_sync(encode, limiter=limiter)
-        pending.clear()
-        blocks += 1
-        stats.rows += rows
-        await send(encoded)
-
-    async def sink(data: bytes) -> None:
-        nonlocal pending_since_s
-        if not data.endswith(b"\n"):
-            raise CopyOutputInvalid("a piece of COPY output does not end with a whole row")
-        if not pending.size:
-            pending_since_s = time.monotonic()
-        pending.append(data)
-        if (
-            blocks == 0
-            or pending.size >= block_bytes
-            or time.monotonic() - pending_since_s >= COPY_HOLD_S
-        ):
-            await flush()
-
-    await send(encoder.start())
-    rows = await copy.run(sink)
-    await flush()
-    if rows != stats.rows:
-        raise CopyOutputInvalid(f"PostgreSQL sent {rows} rows, {stats.rows} were parsed")
-    await send(await to_thread.run_sync(encoder.finish, limiter=limiter))
-    stats.complete = True

@@ -19,13 +19,12 @@ from uuid import UUID
 
 import anyio
 import anyio.abc
-import asyncpg
 
 from exporter.catalog.params import scrub_secrets, secret_values
 from exporter.compression import codec_named
-from exporter.db.connections import is_connection_failure
+from exporter.db.failures import DRIVER_ERRORS
 from exporter.encoders import FORMATS
-from exporter.errors import DatabaseUnavailable, ExporterError
+from exporter.errors import ExporterError, RetryLater
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService
 from exporter.files.atomic import AtomicFile, temporary_files_for
@@ -35,8 +34,6 @@ from exporter.jobs.model import Job, JobState
 from exporter.jobs.store import JobStore
 
 log = logging.getLogger("exporter.jobs")
-
-_DATABASE_ERRORS = (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError)
 
 
 def job_file_path(jobs_dir: Path, job: Job) -> Path:
@@ -106,7 +103,7 @@ class JobWorker:
         while len(self.running) < self.slots:
             try:
                 job = await self.store.claim(self.worker_id, lease_s=self.lease_s)
-            except _DATABASE_ERRORS as exc:
+            except DRIVER_ERRORS as exc:
                 log.warning("cannot claim jobs: %s", exc)
                 return
             if job is None:
@@ -125,7 +122,7 @@ class JobWorker:
                 (self.jobs_dir / name).unlink(missing_ok=True)
             if self.metrics is not None:
                 self.metrics.queue_counts = await self.store.count_active()
-        except _DATABASE_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             log.warning("job housekeeping failed: %s", exc)
 
     async def _run_job(self, job: Job) -> None:
@@ -192,7 +189,7 @@ class JobWorker:
                     rows=progress.stats.rows,
                     bytes_written=progress.bytes_written,
                 )
-            except _DATABASE_ERRORS as exc:
+            except DRIVER_ERRORS as exc:
                 if time.monotonic() - last_renewed_s < self.lease_s:
                     log.warning("job %s: heartbeat failed (%s); retrying", job.id, exc)
                     continue
@@ -214,14 +211,14 @@ class JobWorker:
                 file_sha256=result.sha256,
                 ttl_s=self.file_ttl_s,
             )
-        except _DATABASE_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             # Unrecorded, the file would never be served; the lease lapses and a worker
             # retries the job.
             log.error("job %s: finished but could not be recorded (%s)", job.id, exc)
             recorded = False
         if not recorded:
             result.path.unlink(missing_ok=True)
-            with contextlib.suppress(*_DATABASE_ERRORS):
+            with contextlib.suppress(*DRIVER_ERRORS):
                 current = await self.store.get(job.id)
                 if current and current.cancel_requested and current.state is JobState.RUNNING:
                     await self.store.end(job.id, self.worker_id, JobState.CANCELLED,
@@ -234,40 +231,41 @@ class JobWorker:
         self._count_ended(job, JobState.SUCCEEDED, result.rows, elapsed_s)
 
     async def _record_failure(self, job: Job, exc: Exception, progress: _Progress) -> None:
-        if isinstance(exc, DatabaseUnavailable) and exc.pool_exhausted:
-            starved_since_s = self._starved_since_s.setdefault(job.id, time.monotonic())
-            starved_s = time.monotonic() - starved_since_s
-            if starved_s < self.connection_wait_s:
-                # Streams hold every connection: the job waits its turn without using an
-                # attempt, but not forever (a pool that lost its connections never frees one).
-                await self._release(job, f"waiting for a connection: {exc}", attempt_used=False)
-                log.warning("job %s: no free connection; back in the queue", job.id)
-                return
-            self._starved_since_s.pop(job.id, None)
-            reason = (
-                f"no database connection became free for {starved_s:.0f} s "
-                "(EXPORTER_JOB_CONNECTION_WAIT); see /readyz for the pool"
-            )
-            log.error("job %s: failed: %s", job.id, reason)
-            await self._end(job, JobState.FAILED, reason, progress)
+        if isinstance(exc, RetryLater) and not exc.costs_attempt:
+            await self._wait_for_a_connection(job, exc, progress)
             return
         self._starved_since_s.pop(job.id, None)
-        if _is_database_lost(exc):
+        if isinstance(exc, RetryLater):
             # The database went away: not the job's fault; it gets another attempt.
             state = await self._release(job, f"database lost: {exc}", attempt_used=True)
             log.warning("job %s: database lost (%s); now %s", job.id, exc, state)
             return
-        if isinstance(exc, ExporterError):
+        if isinstance(exc, ExporterError):  # Rejected or ExportFailed: no retry helps
             reason = str(exc)
         elif isinstance(exc, OSError):
             reason = f"writing the file failed: {exc}"
-        elif isinstance(exc, asyncpg.PostgresError):
-            reason = f"the query failed: {exc}"
         else:
             log.exception("job %s: unexpected failure", job.id, exc_info=exc)
             reason = f"internal error: {exc!r}"
         reason = scrub_secrets(reason, self._secrets(job))
         log.error("job %s: failed after %d rows: %s", job.id, progress.stats.rows, reason)
+        await self._end(job, JobState.FAILED, reason, progress)
+
+    async def _wait_for_a_connection(self, job: Job, exc: RetryLater, progress: _Progress) -> None:
+        """Streams hold every connection: the job waits its turn without using an attempt,
+        but not forever (a pool that lost its connections never frees one)."""
+        starved_since_s = self._starved_since_s.setdefault(job.id, time.monotonic())
+        starved_s = time.monotonic() - starved_since_s
+        if starved_s < self.connection_wait_s:
+            await self._release(job, f"waiting for a connection: {exc}", attempt_used=False)
+            log.warning("job %s: no free connection; back in the queue", job.id)
+            return
+        self._starved_since_s.pop(job.id, None)
+        reason = (
+            f"no database connection became free for {starved_s:.0f} s "
+            "(EXPORTER_JOB_CONNECTION_WAIT); see /readyz for the pool"
+        )
+        log.error("job %s: failed: %s", job.id, reason)
         await self._end(job, JobState.FAILED, reason, progress)
 
     async def _end(self, job: Job, state: JobState, error: str, progress: _Progress) -> None:
@@ -280,7 +278,7 @@ class JobWorker:
                 rows=progress.stats.rows,
                 bytes_written=progress.bytes_written,
             )
-        except _DATABASE_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             log.error("job %s: could not record %s (%s)", job.id, state, exc)
             return
         if ended:
@@ -291,7 +289,7 @@ class JobWorker:
             state = await self.store.release(
                 job.id, self.worker_id, reason=reason, attempt_used=attempt_used
             )
-        except _DATABASE_ERRORS as exc:
+        except DRIVER_ERRORS as exc:
             # The lease will lapse and another worker will reap the job.
             log.error("job %s: could not hand the job back (%s)", job.id, exc)
             return None
@@ -317,18 +315,6 @@ class JobWorker:
             self.metrics.job_ended(
                 job.spec.export, job.spec.format, state.value, rows=rows, duration_s=duration_s
             )
-
-
-def _is_database_lost(exc: Exception) -> bool:
-    """The database went away (not the query's fault): worth another attempt.
-
-    Plain OSErrors are not: here they come from writing the file (disk full, permissions).
-    """
-    if isinstance(exc, DatabaseUnavailable | ConnectionError):
-        return True
-    return isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError) and (
-        is_connection_failure(exc)
-    )
 
 
 def _sole_failure(exc: Exception) -> Exception:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from exporter.db.connections import PoolLedger, _acquire, release_connection
+from exporter.db.connections import PoolLedger, acquire, release_connection
 
 
 @pytest.fixture
@@ -34,14 +34,14 @@ async def test_a_rollback_that_raises_anything_still_gives_the_connection_back(
     pool: asyncpg.Pool,
 ) -> None:
     ledger = PoolLedger()
-    conn = await _acquire(pool, 5, ledger)
+    conn = await acquire(pool, 5, ledger)
     assert ledger.in_use == 1
     await release_connection(pool, conn, _RollbackRaises(), ledger=ledger)
     assert ledger.in_use == 0
     with pytest.raises(asyncpg.InterfaceError):
         conn.is_closed()  # the proxy is detached: the pool has the connection back
     # Both of the pool's connections can still be had at once.
-    first, second = await _acquire(pool, 2, ledger), await _acquire(pool, 2, ledger)
+    first, second = await acquire(pool, 2, ledger), await acquire(pool, 2, ledger)
     assert await first.fetchval("SELECT 1") == await second.fetchval("SELECT 1") == 1
     for held in (first, second):
         await release_connection(pool, held, ledger=ledger)
@@ -55,7 +55,7 @@ async def test_an_interrupted_copy_is_given_back_without_a_rollback_from_a_cance
     started = asyncio.Event()
 
     async def export() -> None:
-        conn = await _acquire(pool, 5, ledger)
+        conn = await acquire(pool, 5, ledger)
         transaction = conn.transaction(isolation="repeatable_read", readonly=True)
         await transaction.start()
 

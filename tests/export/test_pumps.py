@@ -15,8 +15,9 @@ from exporter.columns import Column, ValueKind
 from exporter.encoders.arrow import ArrowStreamEncoder
 from exporter.encoders.copy_text import TextColumns
 from exporter.errors import CopyOutputInvalid, ExportCapExceeded
-from exporter.export import service as service_module
+from exporter.export.gather import COPY_HOLD_S
 from exporter.export.pipeline import OutputCaps, StreamStats
+from exporter.export.pumps import pump_copy, pump_copy_columns
 
 
 @dataclass
@@ -31,7 +32,10 @@ class FakeCopy:
 
 
 async def pump(
-    pieces: list[bytes], chunk_bytes: int, caps: OutputCaps | None = None
+    pieces: list[bytes],
+    chunk_bytes: int,
+    caps: OutputCaps | None = None,
+    hold_s: float = COPY_HOLD_S,
 ) -> tuple[list[bytes], StreamStats]:
     written: list[bytes] = []
     stats = StreamStats()
@@ -40,7 +44,7 @@ async def pump(
         written.append(chunk)
 
     copy: Any = FakeCopy(pieces)
-    await service_module._pump_copy(copy, chunk_bytes, stats, write, caps=caps)
+    await pump_copy(copy, chunk_bytes, stats, write, caps=caps, hold_s=hold_s)
     return written, stats
 
 
@@ -55,10 +59,9 @@ async def test_first_piece_at_once_then_gathered_to_chunk_bytes() -> None:
     assert stats.complete
 
 
-async def test_pieces_that_waited_too_long_go_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service_module, "COPY_HOLD_S", 0.0)
+async def test_pieces_that_waited_too_long_go_out() -> None:
     pieces = [b"a\n", b"b\n", b"c\n"]
-    written, _ = await pump(pieces, chunk_bytes=1 << 20)
+    written, _ = await pump(pieces, chunk_bytes=1 << 20, hold_s=0.0)
     assert written == pieces
 
 
@@ -72,7 +75,7 @@ async def test_a_chunk_that_would_cross_max_bytes_is_not_written() -> None:
 
     copy: Any = FakeCopy(pieces)
     with pytest.raises(ExportCapExceeded):
-        await service_module._pump_copy(copy, 10_000, StreamStats(), write, caps=caps)
+        await pump_copy(copy, 10_000, StreamStats(), write, caps=caps)
     assert 40_000 < sum(map(len, written)) <= 50_000
     _, stats = await pump(pieces[:40], chunk_bytes=10_000, caps=caps)
     assert stats.complete and stats.bytes == 2 + 39 * 1000
@@ -112,7 +115,7 @@ async def pump_columns(
         written.append(chunk)
 
     copy: Any = FakeCopy(pieces, len(pieces) if rows is None else rows)
-    await service_module._pump_copy_columns(
+    await pump_copy_columns(
         copy,
         ArrowStreamEncoder(TEXT_COLUMNS),
         TextColumns(len(TEXT_COLUMNS)),

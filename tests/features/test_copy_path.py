@@ -93,13 +93,13 @@ def _fields(settings: Settings) -> dict[str, Any]:
 def copy_pumps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each export that went through the COPY-to-columns pump."""
     calls: list[str] = []
-    real: Callable[..., Any] = service_module._pump_copy_columns
+    real: Callable[..., Any] = service_module.pump_copy_columns
 
     async def spy(*args: Any, **kwargs: Any) -> None:
         calls.append("copy")
         await real(*args, **kwargs)
 
-    monkeypatch.setattr(service_module, "_pump_copy_columns", spy)
+    monkeypatch.setattr(service_module, "pump_copy_columns", spy)
     return calls
 
 

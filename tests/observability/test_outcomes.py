@@ -1,14 +1,20 @@
+"""Outcome and cause of an export: named by the error itself, never by an isinstance ladder."""
+
 from __future__ import annotations
 
-import asyncpg
 import pytest
 
 from exporter.errors import (
+    DatabaseLost,
     DatabaseUnavailable,
     EncodingFailed,
+    ExportCapExceeded,
     ExporterError,
     InvalidParameter,
+    InvalidParameterValue,
+    PoolExhausted,
     QueryFailed,
+    QueryTimeout,
     UnknownExport,
     UnsupportedFormat,
 )
@@ -19,13 +25,11 @@ from exporter.observability.outcomes import failure_cause, refusal
     ("exc", "cause"),
     [
         (TimeoutError(), "timeout"),
-        (asyncpg.QueryCanceledError("canceling statement due to statement timeout"), "timeout"),
-        (asyncpg.IdleInTransactionSessionTimeoutError("idle"), "timeout"),
-        (asyncpg.AdminShutdownError("terminating connection"), "database_lost"),
-        (asyncpg.ConnectionDoesNotExistError("closed"), "database_lost"),
-        (ConnectionResetError(), "database_lost"),
-        (asyncpg.DivisionByZeroError("division by zero"), "query_error"),
+        (QueryTimeout("x", "canceling statement due to statement timeout"), "timeout"),
+        (DatabaseLost("terminating connection"), "database_lost"),
+        (QueryFailed("x", "division by zero", sqlstate="22012"), "query_error"),
         (EncodingFailed("a", "multidimensional array"), "encoding"),
+        (ExportCapExceeded("x", "max_rows", 10), "cap_exceeded"),
         (RuntimeError("bug"), "internal"),
     ],
 )
@@ -39,12 +43,13 @@ def test_failure_causes(exc: BaseException, cause: str) -> None:
         (UnknownExport("x", []), ("rejected", "unknown_export")),
         (InvalidParameter("x", "bad"), ("rejected", "invalid_parameter")),
         (UnsupportedFormat("xml", ["csv"]), ("rejected", "unsupported_format")),
-        (DatabaseUnavailable("pool exhausted"), ("rejected", "database_unavailable")),
+        (PoolExhausted("pool exhausted"), ("rejected", "database_unavailable")),
+        (DatabaseUnavailable("server down"), ("rejected", "database_unavailable")),
         (
-            QueryFailed("x", "invalid input syntax", sqlstate="22P02"),
+            InvalidParameterValue("x", "invalid input syntax", sqlstate="22P02"),
             ("rejected", "invalid_parameter"),
         ),
-        (QueryFailed("x", "statement timeout", sqlstate="57014"), ("failed", "timeout")),
+        (QueryTimeout("x", "statement timeout", sqlstate="57014"), ("failed", "timeout")),
         (QueryFailed("x", "relation does not exist", sqlstate="42P01"), ("failed", "query_error")),
     ],
 )
