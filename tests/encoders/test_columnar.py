@@ -4,7 +4,6 @@ with the values PostgreSQL holds (read independently, through asyncpg's binary c
 from __future__ import annotations
 
 import io
-import math
 import uuid
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -14,28 +13,13 @@ import asyncpg
 import duckdb
 import polars as pl
 import pyarrow as pa
-import pyarrow.parquet as pq
 import pytest
 
 from exporter.export.service import ExportService
+from tests.support.readers import read_arrow, read_parquet, same
 from tests.support.streams import export_bytes
 
-
-def read_arrow(data: bytes) -> pa.Table:
-    return pa.ipc.open_stream(data).read_all()
-
-
-def read_parquet(data: bytes) -> pa.Table:
-    return pq.read_table(io.BytesIO(data))
-
-
 READERS = {"arrow": read_arrow, "parquet": read_parquet}
-
-
-def same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return bool(a == b)
 
 
 @pytest.mark.parametrize("fmt", ["arrow", "parquet"])
