@@ -18,7 +18,7 @@ from exporter.cli import keys as keys_command
 from exporter.cli import serve as serve_command
 from exporter.settings import describe_settings
 
-__all__ = ["arguments", "export", "jobs", "keys", "main", "progress", "serve"]
+__all__ = ["arguments", "exit_codes", "export", "jobs", "keys", "main", "progress", "serve"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

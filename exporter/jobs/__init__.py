@@ -4,4 +4,17 @@ from exporter.jobs.model import Job, JobSpec, JobState, parse_job_spec
 from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
-__all__ = ["Job", "JobSpec", "JobState", "JobStore", "JobWorker", "parse_job_spec"]
+__all__ = [
+    "Job",
+    "JobSpec",
+    "JobState",
+    "JobStore",
+    "JobWorker",
+    "events",
+    "metrics",
+    "model",
+    "parse_job_spec",
+    "schema",
+    "store",
+    "worker",
+]
