@@ -145,7 +145,7 @@ def array_builder(column: Column) -> ArrayBuilder:
             pa.array(offsets, pa.int32()),
             convert(pa.array(flat, pa.string())),
             type=list_type,
-            mask=pa.array(mask),
+            mask=pa.array(mask, pa.bool_()),  # typed: an empty batch has no value to infer from
         )
 
     return build_list
