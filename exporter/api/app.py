@@ -125,7 +125,7 @@ def create_app(
                 threads=settings.encode_threads,
             ),
             Middleware(AuthenticationMiddleware, authenticator=authenticator),
-            Middleware(RateLimitMiddleware, limiter=RateLimiter()),
+            Middleware(RateLimitMiddleware, limiter=RateLimiter(), metrics=metrics),
         ],
     )
     app.state.metrics = metrics
