@@ -20,6 +20,7 @@ from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
+from exporter.api.state import STATE_RUNTIME, Runtime
 from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
@@ -57,15 +58,15 @@ def create_app(
     ``service`` lets a caller that already started one hand it in; ``on_ready`` runs once the
     service is up (the CLI prints where to go). ``authenticator`` defaults to the one the
     settings describe (as on a real database: no keys and no ``EXPORTER_AUTH=off`` is an
-    error). The app's metrics (``app.state.metrics``) live on a registry of its own, so apps
-    in one process never share or clash.
+    error). The app's metrics (``runtime_of(request).metrics``) live on a registry of its own,
+    so apps in one process never share or clash.
     """
     if authenticator is None:
         authenticator = load_authenticator(settings, embedded_demo=False)
     metrics = ExportMetrics()
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, Runtime]]:
         owned = service is None
         running = service or await ExportService.start(settings)
         try:
@@ -81,10 +82,13 @@ def create_app(
         worker = None
         if settings.jobs_concurrency > 0:
             worker = JobWorker(running, job_store, JobMetrics(metrics.registry))
-        app.state.service = running
-        app.state.job_store = job_store
-        app.state.job_worker = worker
-        app.state.jobs_dir = settings.jobs_dir
+        runtime = Runtime(
+            service=running,
+            job_store=job_store,
+            job_worker=worker,
+            jobs_dir=settings.jobs_dir,
+            metrics=metrics,
+        )
         metrics.watch_pool(running.pool_stats)
         metrics.declare(running.catalog, FORMATS)
         app.include_router(build_router(running.catalog))
@@ -97,7 +101,7 @@ def create_app(
             async with anyio.create_task_group() as group:
                 if worker is not None:
                     group.start_soon(worker.run)
-                yield
+                yield {STATE_RUNTIME: runtime}
                 # Running jobs go back to the queue (another replica, or this one restarted,
                 # picks them up); waiting for a long job would stall the shutdown.
                 group.cancel_scope.cancel()
@@ -128,7 +132,6 @@ def create_app(
             Middleware(RateLimitMiddleware, limiter=RateLimiter(), metrics=metrics),
         ],
     )
-    app.state.metrics = metrics
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

@@ -13,13 +13,12 @@ from starlette.responses import Response
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
 from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
 from exporter.catalog.params import COMPRESS_CHOICES
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, UnknownExport
-from exporter.export.service import ExportService
-from exporter.observability.metrics import ExportMetrics
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
@@ -46,7 +45,7 @@ def build_router(catalog: Catalog) -> APIRouter:
 
     @router.get("/exports", summary="List the exports this API key may use", tags=["exports"])
     async def list_exports(request: Request) -> Response:
-        service: ExportService = request.app.state.service
+        service = runtime_of(request).service
         listing = {
             "exports": [
                 export.describe()
@@ -94,7 +93,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         # Never touches the database: the pool gauges are read from the pool object. Encoding
         # runs in a worker thread: with many exports it takes tens of milliseconds, which the
         # event loop (and /healthz) should not wait out.
-        registry = request.app.state.metrics.registry
+        registry = runtime_of(request).metrics.registry
         encode, content_type = choose_encoder(request.headers.get("accept", ""))
         body = await anyio.to_thread.run_sync(encode, registry)
         return Response(body, headers={"Content-Type": content_type})
@@ -106,7 +105,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         responses={503: {"description": "Not ready (database unreachable)"}},
     )
     async def readyz(request: Request) -> Response:
-        service: ExportService = request.app.state.service
+        service = runtime_of(request).service
         problem = await service.check_database()
         pool = service.pool_stats()
         if problem is None and pool["lost"] >= pool["max"]:
@@ -138,8 +137,8 @@ def _stream_route(export_name: str) -> Any:
 
 
 def _start_stream(export_name: str, request: Request) -> Response:
-    service: ExportService = request.app.state.service
-    metrics: ExportMetrics = request.app.state.metrics
+    runtime = runtime_of(request)
+    service, metrics = runtime.service, runtime.metrics
     items = request.query_params.multi_items()
     try:
         # Before the lookup: a key learns nothing about exports it may not use, not even
