@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -16,9 +17,11 @@ from exporter.api.negotiation import choose_format, content_disposition, downloa
 from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
 from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
-from exporter.catalog.params import COMPRESS_CHOICES
-from exporter.encoders import FORMATS
+from exporter.catalog.params import COMPRESS_CHOICES, ExportRequest
+from exporter.encoders import FORMATS, Format
 from exporter.errors import ExporterError, UnknownExport
+from exporter.export.service import ExportService
+from exporter.observability.metrics import ExportMetrics
 
 _OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
@@ -137,38 +140,76 @@ def _stream_route(export_name: str) -> Any:
 
 
 def _start_stream(export_name: str, request: Request) -> Response:
-    runtime = runtime_of(request)
-    service, metrics = runtime.service, runtime.metrics
-    items = request.query_params.multi_items()
+    call = ExportCall.read(request, export_name)
     try:
+        export_request, output = call.prepare()
+    except ExporterError as exc:
+        return call.refuse(exc)
+    return call.stream(export_request, output)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCall:
+    """One export request, read once: its export and query, and the runtime's service and
+    metrics. Checking, refusing and streaming all start from it, not from the request again."""
+
+    request: Request
+    export_name: str
+    #: The query string as sent, in order and with repeats (binding rejects the repeats).
+    items: list[tuple[str, str]]
+    service: ExportService
+    metrics: ExportMetrics
+
+    @classmethod
+    def read(cls, request: Request, export_name: str) -> ExportCall:
+        """The call ``request`` makes to ``export_name``."""
+        runtime = runtime_of(request)
+        return cls(
+            request=request,
+            export_name=export_name,
+            items=request.query_params.multi_items(),
+            service=runtime.service,
+            metrics=runtime.metrics,
+        )
+
+    def prepare(self) -> tuple[ExportRequest, Format]:
+        """Everything that can refuse the export cheaply, before any byte is sent: the key's
+        permission, the parameters, the format and the content coding."""
         # Before the lookup: a key learns nothing about exports it may not use, not even
         # whether they exist.
-        require_export_allowed(request, export_name)
-        export_request = service.bind(export_name, items)
-        output = choose_format(export_request.format_name, request.headers.get("accept"))
+        require_export_allowed(self.request, self.export_name)
+        export_request = self.service.bind(self.export_name, self.items)
+        output = choose_format(export_request.format_name, self.request.headers.get("accept"))
         choose_response_coding(
-            request,
+            self.request,
             wanted=export_request.compress == "always"
-            or output.name in service.settings.compress_formats,
+            or output.name in self.service.settings.compress_formats,
         )
-    except ExporterError as exc:
+        return export_request, output
+
+    def refuse(self, exc: ExporterError) -> Response:
+        """The problem+json answer to a call ``prepare`` refused, logged and counted."""
         if isinstance(exc, UnknownExport):
-            known = [name for name in exc.known if may_use_export(request, name)]
+            known = [name for name in exc.known if may_use_export(self.request, name)]
             exc = UnknownExport(exc.name, known)
         return refuse(
-            request.scope, exc, metrics=metrics, catalog=service.catalog,
-            export_name=export_name, items=items,
+            self.request.scope, exc, metrics=self.metrics, catalog=self.service.catalog,
+            export_name=self.export_name, items=self.items,
         )  # fmt: skip
-    filename = download_filename(export_name, output)
-    headers = {
-        "Content-Type": output.content_type,
-        "Content-Disposition": content_disposition(filename),
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return ExportResponse(
-        service, export_request, output, headers, metrics=metrics, api_key=api_key_of(request)
-    )
+
+    def stream(self, export_request: ExportRequest, output: Format) -> ExportResponse:
+        """The response that runs the prepared export and streams it as a download."""
+        filename = download_filename(self.export_name, output)
+        headers = {
+            "Content-Type": output.content_type,
+            "Content-Disposition": content_disposition(filename),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        api_key = api_key_of(self.request)
+        return ExportResponse(
+            self.service, export_request, output, headers, metrics=self.metrics, api_key=api_key
+        )
 
 
 def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
