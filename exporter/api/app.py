@@ -15,9 +15,10 @@ from starlette.middleware import Middleware
 import exporter
 from exporter.access.keys import Authenticator, load_authenticator
 from exporter.access.limits import RateLimiter
-from exporter.api.auth import AuthenticationMiddleware, declare_security
+from exporter.api.auth import AuthenticationMiddleware
 from exporter.api.content_coding import CompressionMiddleware
 from exporter.api.jobs import router as jobs_router
+from exporter.api.openapi import declare_security
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router

@@ -14,32 +14,15 @@ from starlette.responses import Response
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.openapi import document_export
 from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
-from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
-from exporter.catalog.params import COMPRESS_CHOICES, ExportRequest
-from exporter.encoders import FORMATS, Format
+from exporter.catalog.definitions import Catalog
+from exporter.catalog.params import ExportRequest
+from exporter.encoders import Format
 from exporter.errors import ExporterError, UnknownExport
 from exporter.export.service import ExportService
 from exporter.observability.metrics import ExportMetrics
-
-_OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
-    "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
-    "integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
-    "bigint": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-    "numeric": {
-        "type": "string",
-        "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
-    },
-    "real": {"type": "number"},
-    "double precision": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "timestamp": {"type": "string", "format": "date-time"},
-    "timestamptz": {"type": "string", "format": "date-time"},
-    "uuid": {"type": "string", "format": "uuid"},
-    "text": {"type": "string"},
-}
 
 
 def build_router(catalog: Catalog) -> APIRouter:
@@ -66,7 +49,7 @@ def build_router(catalog: Catalog) -> APIRouter:
             summary=export.description or f"Export {export.name}",
             tags=["exports"],
             response_class=Response,
-            openapi_extra=_openapi_for(export),
+            openapi_extra=document_export(export),
             name=f"export_{export.name}",
         )
 
@@ -210,82 +193,3 @@ class ExportCall:
         return ExportResponse(
             self.service, export_request, output, headers, metrics=self.metrics, api_key=api_key
         )
-
-
-def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
-    parameters = [_openapi_parameter(p) for p in export.params]
-    parameters += [
-        {
-            "name": "format",
-            "in": "query",
-            "required": False,
-            "description": "Output format; overrides Accept. Default: ndjson.",
-            "schema": {"type": "string", "enum": list(FORMATS)},
-        },
-        {
-            "name": "fetch_rows",
-            "in": "query",
-            "required": False,
-            "description": "Rows per cursor round trip (server-side bounds apply); for csv, "
-            "arrow and parquet, giving it selects the cursor path instead of COPY.",
-            "schema": {"type": "integer", "minimum": 1},
-        },
-        {
-            "name": "chunk_bytes",
-            "in": "query",
-            "required": False,
-            "description": "Encoded bytes per HTTP chunk (server-side bounds apply).",
-            "schema": {"type": "integer", "minimum": 1024},
-        },
-        {
-            "name": "compress",
-            "in": "query",
-            "required": False,
-            "description": "auto: compress (Content-Encoding from Accept-Encoding: zstd, br, "
-            "gzip) only the formats the server compresses by default, csv and ndjson unless "
-            "configured otherwise; always: every format, arrow and parquet too (parquet is "
-            "compressed inside and gains little). Compressed responses are flushed chunk by "
-            "chunk: rows stream as they would uncompressed.",
-            "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
-        },
-    ]
-    columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
-    return {
-        "description": f"{export.description}\n\nColumns: {columns}",
-        "parameters": parameters,
-        "responses": {
-            "200": {
-                "description": "The export, streamed (chunked); with Content-Encoding when "
-                "compressed (see compress), and always Vary: Accept-Encoding.",
-                "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
-                            for f in FORMATS.values()},
-            },
-            "403": {"description": "The API key may not use this export (problem+json)"},
-            "404": {"description": "Unknown export (problem+json)"},
-            "406": {"description": "Unsupported format, or an Accept-Encoding that refuses "
-                           "identity and every coding offered (problem+json)"},
-            "422": {"description": "Invalid parameter (problem+json)"},
-            "429": {"description": "The API key's request rate or concurrent exports are used "
-                                   "up; see Retry-After (problem+json)"},
-            "503": {"description": "Database unavailable or the server runs its maximum of "
-                                   "exports; see Retry-After (problem+json)"},
-        },
-    }  # fmt: skip
-
-
-def _openapi_parameter(param: ParamSpec) -> dict[str, Any]:
-    schema = dict(_OPENAPI_SCHEMA_BY_PARAM_TYPE.get(param.type.name, {"type": "string"}))
-    description = f"{param.type.name}; expected {param.type.expected}"
-    if param.sensitive:
-        # Secrets: no default on show, and documentation UIs mask what is typed in.
-        schema.setdefault("format", "password")
-        description += " (sensitive: never logged)"
-    elif param.default is not None:
-        schema["default"] = param.default
-    return {
-        "name": param.name,
-        "in": "query",
-        "required": param.required,
-        "description": description,
-        "schema": schema,
-    }
