@@ -1,10 +1,11 @@
-"""``create_app(settings)``: the FastAPI application, its lifespan and error handlers."""
+"""``create_app(settings)``: the FastAPI application and its ``lifespan``."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -14,12 +15,14 @@ from starlette.middleware import Middleware
 import exporter
 from exporter.access.keys import Authenticator, load_authenticator
 from exporter.access.limits import RateLimiter
-from exporter.api.auth import AuthenticationMiddleware, declare_security
+from exporter.api.auth import AuthenticationMiddleware
 from exporter.api.content_coding import CompressionMiddleware
 from exporter.api.jobs import router as jobs_router
+from exporter.api.openapi import declare_security
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
+from exporter.api.state import STATE_RUNTIME, Runtime
 from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
@@ -31,18 +34,86 @@ from exporter.settings import Settings
 log = logging.getLogger("exporter")
 
 
-class ExporterApp(FastAPI):
-    """FastAPI whose OpenAPI document declares the API key schemes when keys are required."""
+@dataclass(frozen=True, slots=True)
+class AppStartup:
+    """What ``create_app`` was given, kept on the app for ``lifespan`` to start from."""
 
-    def __init__(self, *, authenticator: Authenticator, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.authenticator = authenticator
+    settings: Settings
+    authenticator: Authenticator
+    #: Made with the app, before the lifespan: the rate-limit middleware counts into it too.
+    metrics: ExportMetrics
+    #: A service the caller started and will close; None: the lifespan starts and closes one.
+    service: ExportService | None = None
+    #: Called once the service is up (the CLI prints where to go).
+    on_ready: Callable[[ExportService], None] | None = None
+
+
+class ExporterApp(FastAPI):
+    """FastAPI that starts with ``lifespan`` from its ``startup``, and whose OpenAPI document
+    declares the API key schemes when keys are required."""
+
+    def __init__(self, startup: AppStartup, **kwargs: Any) -> None:
+        super().__init__(lifespan=lifespan, **kwargs)
+        self.startup = startup
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
-        if self.authenticator.enabled:
+        if self.startup.authenticator.enabled:
             declare_security(schema)  # idempotent: the schema is cached and reused
         return schema
+
+
+@asynccontextmanager
+async def lifespan(app: ExporterApp) -> AsyncIterator[dict[str, Runtime]]:
+    """Start the service, the job store and the worker; hand them to requests as a ``Runtime``
+    (lifespan state, see ``api.state``); stop them at shutdown.
+
+    The export routes are added here, not in ``create_app``: one documented route per export
+    needs the catalog, which is only known once the service has loaded it.
+    """
+    settings, metrics = app.startup.settings, app.startup.metrics
+    owned = app.startup.service is None
+    running = app.startup.service or await ExportService.start(settings)
+    try:
+        job_store = await JobStore.open(
+            settings.jobs_dsn or "",
+            schema=settings.jobs_schema,
+            application_name=settings.application_name + "-jobs",
+        )
+    except BaseException:
+        if owned:
+            await running.close()
+        raise
+    worker = None
+    if settings.jobs_concurrency > 0:
+        worker = JobWorker(running, job_store, JobMetrics(metrics.registry))
+    runtime = Runtime(
+        service=running,
+        job_store=job_store,
+        job_worker=worker,
+        jobs_dir=settings.jobs_dir,
+        metrics=metrics,
+    )
+    metrics.watch_pool(running.pool_stats)
+    metrics.declare(running.catalog, FORMATS)
+    app.include_router(build_router(running.catalog))
+    app.include_router(jobs_router)
+    app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
+    _log_authentication(app.startup.authenticator, running.catalog)
+    if app.startup.on_ready is not None:
+        app.startup.on_ready(running)
+    try:
+        async with anyio.create_task_group() as group:
+            if worker is not None:
+                group.start_soon(worker.run)
+            yield {STATE_RUNTIME: runtime}
+            # Running jobs go back to the queue (another replica, or this one restarted,
+            # picks them up); waiting for a long job would stall the shutdown.
+            group.cancel_scope.cancel()
+    finally:
+        await job_store.close()
+        if owned:
+            await running.close(timeout_s=settings.shutdown_grace_s + 5)
 
 
 def create_app(
@@ -52,69 +123,27 @@ def create_app(
     on_ready: Callable[[ExportService], None] | None = None,
     authenticator: Authenticator | None = None,
 ) -> FastAPI:
-    """The ASGI app. Connects, loads and describes the catalog at start-up (in the lifespan).
+    """The ASGI app. Connects, loads and describes the catalog at start-up (in ``lifespan``).
 
     ``service`` lets a caller that already started one hand it in; ``on_ready`` runs once the
     service is up (the CLI prints where to go). ``authenticator`` defaults to the one the
     settings describe (as on a real database: no keys and no ``EXPORTER_AUTH=off`` is an
-    error). The app's metrics (``app.state.metrics``) live on a registry of its own, so apps
-    in one process never share or clash.
+    error). The app's metrics (``runtime_of(request).metrics``) live on a registry of its own,
+    so apps in one process never share or clash.
     """
     if authenticator is None:
         authenticator = load_authenticator(settings, embedded_demo=False)
     metrics = ExportMetrics()
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        owned = service is None
-        running = service or await ExportService.start(settings)
-        try:
-            job_store = await JobStore.open(
-                settings.jobs_dsn or "",
-                schema=settings.jobs_schema,
-                application_name=settings.application_name + "-jobs",
-            )
-        except BaseException:
-            if owned:
-                await running.close()
-            raise
-        worker = None
-        if settings.jobs_concurrency > 0:
-            worker = JobWorker(running, job_store, JobMetrics(metrics.registry))
-        app.state.service = running
-        app.state.job_store = job_store
-        app.state.job_worker = worker
-        app.state.jobs_dir = settings.jobs_dir
-        metrics.watch_pool(running.pool_stats)
-        metrics.declare(running.catalog, FORMATS)
-        app.include_router(build_router(running.catalog))
-        app.include_router(jobs_router)
-        app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
-        _log_authentication(authenticator, running.catalog)
-        if on_ready is not None:
-            on_ready(running)
-        try:
-            async with anyio.create_task_group() as group:
-                if worker is not None:
-                    group.start_soon(worker.run)
-                yield
-                # Running jobs go back to the queue (another replica, or this one restarted,
-                # picks them up); waiting for a long job would stall the shutdown.
-                group.cancel_scope.cancel()
-        finally:
-            await job_store.close()
-            if owned:
-                await running.close(timeout_s=settings.shutdown_grace_s + 5)
+    startup = AppStartup(settings, authenticator, metrics, service=service, on_ready=on_ready)
 
     app = ExporterApp(
-        authenticator=authenticator,
+        startup,
         title="exporter",
         version=exporter.__version__,
         description=(
             "Streams PostgreSQL query results as NDJSON, CSV, Arrow and Parquet. "
             "Each export is a named SQL file with typed parameters."
         ),
-        lifespan=lifespan,
         # Outermost first: the key is known before its rate is counted. Compression wraps
         # everything; it only touches the 200s that ask for it (see content_coding).
         middleware=[
@@ -125,10 +154,9 @@ def create_app(
                 threads=settings.encode_threads,
             ),
             Middleware(AuthenticationMiddleware, authenticator=authenticator),
-            Middleware(RateLimitMiddleware, limiter=RateLimiter()),
+            Middleware(RateLimitMiddleware, limiter=RateLimiter(), metrics=metrics),
         ],
     )
-    app.state.metrics = metrics
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

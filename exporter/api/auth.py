@@ -9,7 +9,6 @@ authentication is off) in ``scope["state"]["api_key"]``, which routes read with
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -22,7 +21,6 @@ __all__ = [
     "OPEN_PATHS",
     "AuthenticationMiddleware",
     "api_key_of",
-    "declare_security",
     "may_use_export",
     "require_export_allowed",
 ]
@@ -143,24 +141,3 @@ def _log_refusal(scope: Scope, exc: NotAuthenticated) -> None:
         f" (key id {key_id!r})" if key_id else "",
         extra={"key_id": key_id, "path": scope["path"], "outcome": "unauthenticated"},
     )
-
-
-def declare_security(schema: dict[str, Any]) -> None:
-    """Declare the API key schemes in an OpenAPI document: required everywhere but on
-    ``OPEN_PATHS``, with the 401 every protected operation can answer."""
-    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-    schemes["bearer"] = {
-        "type": "http",
-        "scheme": "bearer",
-        "description": "An API key (exp_<key id>_<secret>) as 'Authorization: Bearer <key>'.",
-    }
-    schemes["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
-    schema["security"] = [{"bearer": []}, {"apiKey": []}]
-    for path, operations in schema.get("paths", {}).items():
-        for operation in operations.values():
-            if path in OPEN_PATHS:
-                operation["security"] = []
-            else:
-                operation.setdefault("responses", {}).setdefault(
-                    "401", {"description": "Missing or wrong API key (problem+json)"}
-                )

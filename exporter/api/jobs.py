@@ -18,6 +18,7 @@ from starlette.websockets import WebSocketDisconnect
 from exporter.api.auth import api_key_of, require_export_allowed
 from exporter.api.negotiation import content_disposition
 from exporter.api.problems import response_for_error
+from exporter.api.state import runtime_of
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
 from exporter.errors import ExporterError, InvalidParameter, JobFileGone, JobFilePending, UnknownJob
@@ -53,7 +54,7 @@ def _owner(request: Request | WebSocket) -> str | None:
 
 def _hidden_params(request: Request | WebSocket, job: Job) -> frozenset[str]:
     """Names of the job's sensitive parameters: their values are never shown back."""
-    service: ExportService = request.app.state.service
+    service: ExportService = runtime_of(request).service
     export = service.catalog.get(job.spec.export)
     if export is None:  # gone from the catalog: nothing says which values are secret
         return frozenset(job.spec.params)
@@ -66,7 +67,7 @@ def _shown(request: Request | WebSocket, job: Job) -> dict[str, Any]:
 
 async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
     """The job, if it exists and the caller may see it (others' jobs are unknown, not 403)."""
-    store: JobStore = request.app.state.job_store
+    store: JobStore = runtime_of(request).job_store
     try:
         parsed = UUID(job_id)
     except ValueError:
@@ -112,8 +113,8 @@ async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
 )
 async def submit_job(request: Request) -> Response:
     """Validate like a streaming request, then queue the export to run in the background."""
-    service: ExportService = request.app.state.service
-    store: JobStore = request.app.state.job_store
+    service: ExportService = runtime_of(request).service
+    store: JobStore = runtime_of(request).job_store
     try:
         try:
             body = orjson.loads(await request.body())
@@ -132,7 +133,7 @@ async def submit_job(request: Request) -> Response:
         max_attempts=service.settings.job_max_attempts,
         file_name=export_filename(spec.export, extension),
     )
-    worker: JobWorker | None = request.app.state.job_worker
+    worker: JobWorker | None = runtime_of(request).job_worker
     if worker is not None:
         worker.wake()
     return _json(_shown(request, job), 202, headers={"Location": f"/jobs/{job.id}"})
@@ -140,7 +141,7 @@ async def submit_job(request: Request) -> Response:
 
 @router.get("/jobs", summary="Recent jobs, newest first")
 async def list_jobs(request: Request) -> Response:
-    store: JobStore = request.app.state.job_store
+    store: JobStore = runtime_of(request).job_store
     raw_limit = request.query_params.get("limit", str(LIST_LIMIT_DEFAULT))
     if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
         return response_for_error(
@@ -165,7 +166,7 @@ async def get_job(job_id: str, request: Request) -> Response:
     responses={202: {"description": "A running job was asked to stop"}},
 )
 async def delete_job(job_id: str, request: Request) -> Response:
-    store: JobStore = request.app.state.job_store
+    store: JobStore = runtime_of(request).job_store
     try:
         job = await _find_job(request, job_id)
     except ExporterError as exc:
@@ -177,7 +178,7 @@ async def delete_job(job_id: str, request: Request) -> Response:
         return _json(_shown(request, cancelled), status)
     path = await store.remove_file(job.id, FileStatus.DELETED)
     if path is not None:
-        await anyio.Path(request.app.state.jobs_dir / path).unlink(missing_ok=True)
+        await anyio.Path(runtime_of(request).jobs_dir / path).unlink(missing_ok=True)
     refreshed = await store.get(job.id)
     assert refreshed is not None
     return _json(_shown(request, refreshed))
@@ -198,7 +199,7 @@ async def delete_job(job_id: str, request: Request) -> Response:
 async def download_job(job_id: str, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
-        path = _downloadable_path(job, request.app.state.jobs_dir)
+        path = _downloadable_path(job, runtime_of(request).jobs_dir)
         try:
             stat = await anyio.to_thread.run_sync(os.stat, path)
         except FileNotFoundError:
@@ -249,7 +250,7 @@ async def job_events_sse(job_id: str, request: Request) -> Response:
         job = await _find_job(request, job_id)
     except ExporterError as exc:
         return response_for_error(exc)
-    store: JobStore = request.app.state.job_store
+    store: JobStore = runtime_of(request).job_store
     return StreamingResponse(
         _sse_events(store, job.id, _hidden_params(request, job)),
         media_type="text/event-stream",
@@ -279,7 +280,7 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
         await websocket.close(code=4404, reason=str(exc))
         return
     await websocket.accept()
-    store: JobStore = websocket.app.state.job_store
+    store: JobStore = runtime_of(websocket).job_store
     hidden = _hidden_params(websocket, job)
     try:
         async for kind, snapshot in follow_job(store, job.id):

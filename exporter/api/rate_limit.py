@@ -14,6 +14,7 @@ from exporter.access.keys import ApiKey
 from exporter.access.limits import RateLimiter
 from exporter.api.problems import response_for_error
 from exporter.errors import RateLimited
+from exporter.observability.metrics import ExportMetrics
 
 log = logging.getLogger("exporter.access.limits")
 
@@ -21,9 +22,10 @@ log = logging.getLogger("exporter.access.limits")
 class RateLimitMiddleware:
     """Answers 429 + ``Retry-After`` when the request's key has used up its token bucket."""
 
-    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, metrics: ExportMetrics) -> None:
         self.app = app
         self.limiter = limiter
+        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         key: ApiKey | None = scope.get("state", {}).get("api_key")
@@ -39,9 +41,8 @@ class RateLimitMiddleware:
                     refused.seconds,
                     extra={"key_id": key.key_id, "path": scope["path"], "outcome": "rate_limited"},
                 )
-                metrics = getattr(getattr(scope.get("app"), "state", None), "metrics", None)
-                if metrics is not None:  # refused before any route: no export label
-                    metrics.count_outcome("", "", "rejected", "rate_limited")
+                # Refused before any route: no export label.
+                self.metrics.count_outcome("", "", "rejected", "rate_limited")
                 error = RateLimited(key.key_id, key.requests_per_minute, refused.seconds)
                 await response_for_error(error)(scope, receive, send)
                 return

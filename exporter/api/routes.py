@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -13,31 +14,15 @@ from starlette.responses import Response
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.openapi import document_export
+from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
-from exporter.catalog.definitions import Catalog, ExportDefinition, ParamSpec
-from exporter.catalog.params import COMPRESS_CHOICES
-from exporter.encoders import FORMATS
+from exporter.catalog.definitions import Catalog
+from exporter.catalog.params import ExportRequest
+from exporter.encoders import Format
 from exporter.errors import ExporterError, UnknownExport
 from exporter.export.service import ExportService
 from exporter.observability.metrics import ExportMetrics
-
-_OPENAPI_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
-    "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
-    "integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
-    "bigint": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
-    "numeric": {
-        "type": "string",
-        "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
-    },
-    "real": {"type": "number"},
-    "double precision": {"type": "number"},
-    "boolean": {"type": "boolean"},
-    "date": {"type": "string", "format": "date"},
-    "timestamp": {"type": "string", "format": "date-time"},
-    "timestamptz": {"type": "string", "format": "date-time"},
-    "uuid": {"type": "string", "format": "uuid"},
-    "text": {"type": "string"},
-}
 
 
 def build_router(catalog: Catalog) -> APIRouter:
@@ -46,7 +31,7 @@ def build_router(catalog: Catalog) -> APIRouter:
 
     @router.get("/exports", summary="List the exports this API key may use", tags=["exports"])
     async def list_exports(request: Request) -> Response:
-        service: ExportService = request.app.state.service
+        service = runtime_of(request).service
         listing = {
             "exports": [
                 export.describe()
@@ -64,7 +49,7 @@ def build_router(catalog: Catalog) -> APIRouter:
             summary=export.description or f"Export {export.name}",
             tags=["exports"],
             response_class=Response,
-            openapi_extra=_openapi_for(export),
+            openapi_extra=document_export(export),
             name=f"export_{export.name}",
         )
 
@@ -94,7 +79,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         # Never touches the database: the pool gauges are read from the pool object. Encoding
         # runs in a worker thread: with many exports it takes tens of milliseconds, which the
         # event loop (and /healthz) should not wait out.
-        registry = request.app.state.metrics.registry
+        registry = runtime_of(request).metrics.registry
         encode, content_type = choose_encoder(request.headers.get("accept", ""))
         body = await anyio.to_thread.run_sync(encode, registry)
         return Response(body, headers={"Content-Type": content_type})
@@ -106,7 +91,7 @@ def build_router(catalog: Catalog) -> APIRouter:
         responses={503: {"description": "Not ready (database unreachable)"}},
     )
     async def readyz(request: Request) -> Response:
-        service: ExportService = request.app.state.service
+        service = runtime_of(request).service
         problem = await service.check_database()
         pool = service.pool_stats()
         if problem is None and pool["lost"] >= pool["max"]:
@@ -138,114 +123,73 @@ def _stream_route(export_name: str) -> Any:
 
 
 def _start_stream(export_name: str, request: Request) -> Response:
-    service: ExportService = request.app.state.service
-    metrics: ExportMetrics = request.app.state.metrics
-    items = request.query_params.multi_items()
+    call = ExportCall.read(request, export_name)
     try:
+        export_request, output = call.prepare()
+    except ExporterError as exc:
+        return call.refuse(exc)
+    return call.stream(export_request, output)
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCall:
+    """One export request, read once: its export and query, and the runtime's service and
+    metrics. Checking, refusing and streaming all start from it, not from the request again."""
+
+    request: Request
+    export_name: str
+    #: The query string as sent, in order and with repeats (binding rejects the repeats).
+    items: list[tuple[str, str]]
+    service: ExportService
+    metrics: ExportMetrics
+
+    @classmethod
+    def read(cls, request: Request, export_name: str) -> ExportCall:
+        """The call ``request`` makes to ``export_name``."""
+        runtime = runtime_of(request)
+        return cls(
+            request=request,
+            export_name=export_name,
+            items=request.query_params.multi_items(),
+            service=runtime.service,
+            metrics=runtime.metrics,
+        )
+
+    def prepare(self) -> tuple[ExportRequest, Format]:
+        """Everything that can refuse the export cheaply, before any byte is sent: the key's
+        permission, the parameters, the format and the content coding."""
         # Before the lookup: a key learns nothing about exports it may not use, not even
         # whether they exist.
-        require_export_allowed(request, export_name)
-        export_request = service.bind(export_name, items)
-        output = choose_format(export_request.format_name, request.headers.get("accept"))
+        require_export_allowed(self.request, self.export_name)
+        export_request = self.service.bind(self.export_name, self.items)
+        output = choose_format(export_request.format_name, self.request.headers.get("accept"))
         choose_response_coding(
-            request,
+            self.request,
             wanted=export_request.compress == "always"
-            or output.name in service.settings.compress_formats,
+            or output.name in self.service.settings.compress_formats,
         )
-    except ExporterError as exc:
+        return export_request, output
+
+    def refuse(self, exc: ExporterError) -> Response:
+        """The problem+json answer to a call ``prepare`` refused, logged and counted."""
         if isinstance(exc, UnknownExport):
-            known = [name for name in exc.known if may_use_export(request, name)]
+            known = [name for name in exc.known if may_use_export(self.request, name)]
             exc = UnknownExport(exc.name, known)
         return refuse(
-            request.scope, exc, metrics=metrics, catalog=service.catalog,
-            export_name=export_name, items=items,
+            self.request.scope, exc, metrics=self.metrics, catalog=self.service.catalog,
+            export_name=self.export_name, items=self.items,
         )  # fmt: skip
-    filename = download_filename(export_name, output)
-    headers = {
-        "Content-Type": output.content_type,
-        "Content-Disposition": content_disposition(filename),
-        "Cache-Control": "no-store",
-        "X-Content-Type-Options": "nosniff",
-    }
-    return ExportResponse(
-        service, export_request, output, headers, metrics=metrics, api_key=api_key_of(request)
-    )
 
-
-def _openapi_for(export: ExportDefinition) -> dict[str, Any]:
-    parameters = [_openapi_parameter(p) for p in export.params]
-    parameters += [
-        {
-            "name": "format",
-            "in": "query",
-            "required": False,
-            "description": "Output format; overrides Accept. Default: ndjson.",
-            "schema": {"type": "string", "enum": list(FORMATS)},
-        },
-        {
-            "name": "fetch_rows",
-            "in": "query",
-            "required": False,
-            "description": "Rows per cursor round trip (server-side bounds apply); for csv, "
-            "arrow and parquet, giving it selects the cursor path instead of COPY.",
-            "schema": {"type": "integer", "minimum": 1},
-        },
-        {
-            "name": "chunk_bytes",
-            "in": "query",
-            "required": False,
-            "description": "Encoded bytes per HTTP chunk (server-side bounds apply).",
-            "schema": {"type": "integer", "minimum": 1024},
-        },
-        {
-            "name": "compress",
-            "in": "query",
-            "required": False,
-            "description": "auto: compress (Content-Encoding from Accept-Encoding: zstd, br, "
-            "gzip) only the formats the server compresses by default, csv and ndjson unless "
-            "configured otherwise; always: every format, arrow and parquet too (parquet is "
-            "compressed inside and gains little). Compressed responses are flushed chunk by "
-            "chunk: rows stream as they would uncompressed.",
-            "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
-        },
-    ]
-    columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
-    return {
-        "description": f"{export.description}\n\nColumns: {columns}",
-        "parameters": parameters,
-        "responses": {
-            "200": {
-                "description": "The export, streamed (chunked); with Content-Encoding when "
-                "compressed (see compress), and always Vary: Accept-Encoding.",
-                "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
-                            for f in FORMATS.values()},
-            },
-            "403": {"description": "The API key may not use this export (problem+json)"},
-            "404": {"description": "Unknown export (problem+json)"},
-            "406": {"description": "Unsupported format, or an Accept-Encoding that refuses "
-                           "identity and every coding offered (problem+json)"},
-            "422": {"description": "Invalid parameter (problem+json)"},
-            "429": {"description": "The API key's request rate or concurrent exports are used "
-                                   "up; see Retry-After (problem+json)"},
-            "503": {"description": "Database unavailable or the server runs its maximum of "
-                                   "exports; see Retry-After (problem+json)"},
-        },
-    }  # fmt: skip
-
-
-def _openapi_parameter(param: ParamSpec) -> dict[str, Any]:
-    schema = dict(_OPENAPI_SCHEMA_BY_PARAM_TYPE.get(param.type.name, {"type": "string"}))
-    description = f"{param.type.name}; expected {param.type.expected}"
-    if param.sensitive:
-        # Secrets: no default on show, and documentation UIs mask what is typed in.
-        schema.setdefault("format", "password")
-        description += " (sensitive: never logged)"
-    elif param.default is not None:
-        schema["default"] = param.default
-    return {
-        "name": param.name,
-        "in": "query",
-        "required": param.required,
-        "description": description,
-        "schema": schema,
-    }
+    def stream(self, export_request: ExportRequest, output: Format) -> ExportResponse:
+        """The response that runs the prepared export and streams it as a download."""
+        filename = download_filename(self.export_name, output)
+        headers = {
+            "Content-Type": output.content_type,
+            "Content-Disposition": content_disposition(filename),
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        }
+        api_key = api_key_of(self.request)
+        return ExportResponse(
+            self.service, export_request, output, headers, metrics=self.metrics, api_key=api_key
+        )

@@ -1,0 +1,136 @@
+"""The OpenAPI document's builders: each export's operation and the API key schemes.
+
+Routes only register routes; what ``/openapi.json`` says about them is shaped here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from exporter.api.auth import OPEN_PATHS
+from exporter.catalog.definitions import ExportDefinition, ParamSpec
+from exporter.catalog.params import COMPRESS_CHOICES
+from exporter.encoders import FORMATS
+
+__all__ = ["declare_security", "document_export"]
+
+#: JSON Schema of each parameter type; a type not listed is documented as a plain string.
+_SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
+    "smallint": {"type": "integer", "minimum": -(2**15), "maximum": 2**15 - 1},
+    "integer": {"type": "integer", "minimum": -(2**31), "maximum": 2**31 - 1},
+    "bigint": {"type": "integer", "minimum": -(2**63), "maximum": 2**63 - 1},
+    "numeric": {
+        "type": "string",
+        "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?$",
+    },
+    "real": {"type": "number"},
+    "double precision": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "timestamp": {"type": "string", "format": "date-time"},
+    "timestamptz": {"type": "string", "format": "date-time"},
+    "uuid": {"type": "string", "format": "uuid"},
+    "text": {"type": "string"},
+}
+
+
+def declare_security(schema: dict[str, Any]) -> None:
+    """Declare the API key schemes in an OpenAPI document: required everywhere but on
+    ``OPEN_PATHS``, with the 401 every protected operation can answer."""
+    schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["bearer"] = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key (exp_<key id>_<secret>) as 'Authorization: Bearer <key>'.",
+    }
+    schemes["apiKey"] = {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    schema["security"] = [{"bearer": []}, {"apiKey": []}]
+    for path, operations in schema.get("paths", {}).items():
+        for operation in operations.values():
+            if path in OPEN_PATHS:
+                operation["security"] = []
+            else:
+                operation.setdefault("responses", {}).setdefault(
+                    "401", {"description": "Missing or wrong API key (problem+json)"}
+                )
+
+
+def document_export(export: ExportDefinition) -> dict[str, Any]:
+    """What the OpenAPI document says about ``export``'s own route (FastAPI's ``openapi_extra``):
+    its typed parameters, the options every export takes, its columns and its statuses."""
+    parameters = [_document_parameter(p) for p in export.params]
+    parameters += [
+        {
+            "name": "format",
+            "in": "query",
+            "required": False,
+            "description": "Output format; overrides Accept. Default: ndjson.",
+            "schema": {"type": "string", "enum": list(FORMATS)},
+        },
+        {
+            "name": "fetch_rows",
+            "in": "query",
+            "required": False,
+            "description": "Rows per cursor round trip (server-side bounds apply); for csv, "
+            "arrow and parquet, giving it selects the cursor path instead of COPY.",
+            "schema": {"type": "integer", "minimum": 1},
+        },
+        {
+            "name": "chunk_bytes",
+            "in": "query",
+            "required": False,
+            "description": "Encoded bytes per HTTP chunk (server-side bounds apply).",
+            "schema": {"type": "integer", "minimum": 1024},
+        },
+        {
+            "name": "compress",
+            "in": "query",
+            "required": False,
+            "description": "auto: compress (Content-Encoding from Accept-Encoding: zstd, br, "
+            "gzip) only the formats the server compresses by default, csv and ndjson unless "
+            "configured otherwise; always: every format, arrow and parquet too (parquet is "
+            "compressed inside and gains little). Compressed responses are flushed chunk by "
+            "chunk: rows stream as they would uncompressed.",
+            "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
+        },
+    ]
+    columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
+    return {
+        "description": f"{export.description}\n\nColumns: {columns}",
+        "parameters": parameters,
+        "responses": {
+            "200": {
+                "description": "The export, streamed (chunked); with Content-Encoding when "
+                "compressed (see compress), and always Vary: Accept-Encoding.",
+                "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
+                            for f in FORMATS.values()},
+            },
+            "403": {"description": "The API key may not use this export (problem+json)"},
+            "404": {"description": "Unknown export (problem+json)"},
+            "406": {"description": "Unsupported format, or an Accept-Encoding that refuses "
+                           "identity and every coding offered (problem+json)"},
+            "422": {"description": "Invalid parameter (problem+json)"},
+            "429": {"description": "The API key's request rate or concurrent exports are used "
+                                   "up; see Retry-After (problem+json)"},
+            "503": {"description": "Database unavailable or the server runs its maximum of "
+                                   "exports; see Retry-After (problem+json)"},
+        },
+    }  # fmt: skip
+
+
+def _document_parameter(param: ParamSpec) -> dict[str, Any]:
+    schema = dict(_SCHEMA_BY_PARAM_TYPE.get(param.type.name, {"type": "string"}))
+    description = f"{param.type.name}; expected {param.type.expected}"
+    if param.sensitive:
+        # Secrets: no default on show, and documentation UIs mask what is typed in.
+        schema.setdefault("format", "password")
+        description += " (sensitive: never logged)"
+    elif param.default is not None:
+        schema["default"] = param.default
+    return {
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "description": description,
+        "schema": schema,
+    }
