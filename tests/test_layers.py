@@ -93,7 +93,7 @@ DEFINITION_CALLS_IN = {
     # One constant string array (the JSON values that are not numbers).
     "exporter.encoders._json_columns": frozenset({"pa.array"}),
     # Each setting is a dataclass field carrying its variable name and help text.
-    "exporter.settings": frozenset({"_setting"}),
+    "exporter.settings": frozenset({"_setting", "_one_of", "_distinct_names_from"}),
 }
 #: Packages whose modules may run code at import: ``python -m exporter.cli`` must.
 RUNS_AT_IMPORT = frozenset({"cli"})

@@ -17,7 +17,7 @@ from exporter.access.keys import Authenticator, load_authenticator
 from exporter.access.limits import RateLimiter
 from exporter.api.auth import AuthenticationMiddleware
 from exporter.api.content_coding import CompressionMiddleware
-from exporter.api.jobs import router as jobs_router
+from exporter.api.jobs import build_jobs_router
 from exporter.api.openapi import declare_security
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
@@ -97,7 +97,7 @@ async def lifespan(app: ExporterApp) -> AsyncIterator[dict[str, Runtime]]:
     metrics.watch_pool(running.pool_stats)
     metrics.declare(running.catalog, FORMATS)
     app.include_router(build_router(running.catalog))
-    app.include_router(jobs_router)
+    app.include_router(build_jobs_router())
     app.openapi_schema = None  # the routes depend on the catalog: rebuild on first use
     _log_authentication(app.startup.authenticator, running.catalog)
     if app.startup.on_ready is not None:

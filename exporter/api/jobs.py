@@ -36,8 +36,6 @@ SSE_KEEPALIVE_S = 15.0
 LIST_LIMIT_DEFAULT = 50
 LIST_LIMIT_MAX = 1000
 
-router = APIRouter(tags=["jobs"])
-
 
 def _json(body: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
@@ -79,38 +77,6 @@ async def _find_job(request: Request | WebSocket, job_id: str) -> Job:
     return job
 
 
-@router.post(
-    "/jobs",
-    status_code=202,
-    summary="Submit an export job",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["export"],
-                        "additionalProperties": False,
-                        "properties": {
-                            "export": {"type": "string"},
-                            "params": {"type": "object"},
-                            "format": {"type": "string", "enum": list(FORMATS)},
-                            "compression": {"type": "string", "enum": ["none", "gzip", "zstd"]},
-                        },
-                    }
-                }
-            },
-        }
-    },
-    responses={
-        202: {"description": "Queued; Location names the job"},
-        403: {"description": "The API key may not use this export (problem+json)"},
-        404: {"description": "Unknown export (problem+json)"},
-        406: {"description": "Unsupported format (problem+json)"},
-        422: {"description": "Invalid body or parameter (problem+json)"},
-    },
-)
 async def submit_job(request: Request) -> Response:
     """Validate like a streaming request, then queue the export to run in the background."""
     service: ExportService = runtime_of(request).service
@@ -139,7 +105,6 @@ async def submit_job(request: Request) -> Response:
     return _json(_shown(request, job), 202, headers={"Location": f"/jobs/{job.id}"})
 
 
-@router.get("/jobs", summary="Recent jobs, newest first")
 async def list_jobs(request: Request) -> Response:
     store: JobStore = runtime_of(request).job_store
     raw_limit = request.query_params.get("limit", str(LIST_LIMIT_DEFAULT))
@@ -151,7 +116,6 @@ async def list_jobs(request: Request) -> Response:
     return _json({"jobs": [_shown(request, job) for job in jobs]})
 
 
-@router.get("/jobs/{job_id}", summary="A job's state, progress and file")
 async def get_job(job_id: str, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
@@ -160,11 +124,6 @@ async def get_job(job_id: str, request: Request) -> Response:
     return _json(_shown(request, job))
 
 
-@router.delete(
-    "/jobs/{job_id}",
-    summary="Cancel a queued or running job, or delete a finished job's file",
-    responses={202: {"description": "A running job was asked to stop"}},
-)
 async def delete_job(job_id: str, request: Request) -> Response:
     store: JobStore = runtime_of(request).job_store
     try:
@@ -184,18 +143,6 @@ async def delete_job(job_id: str, request: Request) -> Response:
     return _json(_shown(request, refreshed))
 
 
-@router.api_route(
-    "/jobs/{job_id}/download",
-    methods=["GET", "HEAD"],
-    summary="Download a finished job's file (Range requests resume a broken download)",
-    response_class=Response,
-    responses={
-        206: {"description": "The requested byte range"},
-        409: {"description": "The job has not produced a file (problem+json)"},
-        410: {"description": "The file expired or was deleted (problem+json)"},
-        416: {"description": "Range not satisfiable"},
-    },
-)
 async def download_job(job_id: str, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
@@ -239,12 +186,6 @@ def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
     return jobs_dir / job.file_path
 
 
-@router.get(
-    "/jobs/{job_id}/events",
-    summary="Follow a job as Server-Sent Events (also a WebSocket at the same path)",
-    response_class=Response,
-    responses={200: {"content": {"text/event-stream": {}}}},
-)
 async def job_events_sse(job_id: str, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
@@ -271,7 +212,6 @@ async def _sse_events(
         yield f"id: {number}\nevent: {kind}\ndata: {data}\n\n".encode()
 
 
-@router.websocket("/jobs/{job_id}/events")
 async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
     """Each message is ``{"event": "state"|"progress", "job": {...}}``; closes when it ends."""
     try:
@@ -290,3 +230,76 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
         await websocket.close(code=1000)
     except WebSocketDisconnect:
         return
+
+
+def build_jobs_router() -> APIRouter:
+    """The ``/jobs`` routes (built by the app, not at import: no work happens on import)."""
+    router = APIRouter(tags=["jobs"])
+    router.add_api_route(
+        "/jobs",
+        submit_job,
+        methods=["POST"],
+        status_code=202,
+        summary="Submit an export job",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["export"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "export": {"type": "string"},
+                                "params": {"type": "object"},
+                                "format": {"type": "string", "enum": list(FORMATS)},
+                                "compression": {"type": "string", "enum": ["none", "gzip", "zstd"]},
+                            },
+                        }
+                    }
+                },
+            }
+        },
+        responses={
+            202: {"description": "Queued; Location names the job"},
+            403: {"description": "The API key may not use this export (problem+json)"},
+            404: {"description": "Unknown export (problem+json)"},
+            406: {"description": "Unsupported format (problem+json)"},
+            422: {"description": "Invalid body or parameter (problem+json)"},
+        },
+    )
+    router.add_api_route("/jobs", list_jobs, methods=["GET"], summary="Recent jobs, newest first")
+    router.add_api_route(
+        "/jobs/{job_id}", get_job, methods=["GET"], summary="A job's state, progress and file"
+    )
+    router.add_api_route(
+        "/jobs/{job_id}",
+        delete_job,
+        methods=["DELETE"],
+        summary="Cancel a queued or running job, or delete a finished job's file",
+        responses={202: {"description": "A running job was asked to stop"}},
+    )
+    router.add_api_route(
+        "/jobs/{job_id}/download",
+        download_job,
+        methods=["GET", "HEAD"],
+        summary="Download a finished job's file (Range requests resume a broken download)",
+        response_class=Response,
+        responses={
+            206: {"description": "The requested byte range"},
+            409: {"description": "The job has not produced a file (problem+json)"},
+            410: {"description": "The file expired or was deleted (problem+json)"},
+            416: {"description": "Range not satisfiable"},
+        },
+    )
+    router.add_api_route(
+        "/jobs/{job_id}/events",
+        job_events_sse,
+        methods=["GET"],
+        summary="Follow a job as Server-Sent Events (also a WebSocket at the same path)",
+        response_class=Response,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    router.add_api_websocket_route("/jobs/{job_id}/events", job_events_websocket)
+    return router
