@@ -50,8 +50,13 @@ def _parse_names(raw: str) -> tuple[str, ...]:
     return () if names == ("none",) else names
 
 
-def _setting(default: Any, env: str, help: str, parse: Callable[[str], Any] = str) -> Any:
-    return field(default=default, metadata={"env": env, "help": help, "parse": parse})
+def _setting(
+    default: Any, env: str, help: str, parse: Callable[[str], Any] = str, *, secret: bool = False
+) -> Any:
+    # A secret stays out of the settings' repr, so a logged or printed Settings never shows it.
+    return field(
+        default=default, repr=not secret, metadata={"env": env, "help": help, "parse": parse}
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -297,6 +302,20 @@ class Settings:
         "EXPORTER_POOL_MAX_SIZE.",
         _parse_optional_int,
     )
+    session_secret: str | None = _setting(
+        None,
+        "EXPORTER_SESSION_SECRET",
+        "Key that signs the web pages' session cookies (at least 32 characters). Unset: random "
+        "per process, so sessions end when the service restarts and differ between replicas.",
+        _parse_optional_str,
+        secret=True,
+    )
+    session_ttl_s: float = _setting(
+        8 * 3600.0,
+        "EXPORTER_SESSION_TTL",
+        "How long a web page session (signed in with an API key) lasts.",
+        parse_duration_s,
+    )
     log_format: str = _setting(
         "auto",
         "EXPORTER_LOG_FORMAT",
@@ -338,6 +357,7 @@ class Settings:
             "job_file_ttl_s",
             "job_connection_wait_s",
             "jobs_poll_s",
+            "session_ttl_s",
         ):
             if getattr(self, name) <= 0:
                 raise ConfigError(name, "must be a positive duration")
@@ -353,6 +373,8 @@ class Settings:
             raise ConfigError("jobs_schema", "must be a plain lower-case SQL identifier")
         if self.max_concurrent_exports is not None and self.max_concurrent_exports <= 0:
             raise ConfigError("max_concurrent_exports", "must be a positive integer (or unset)")
+        if self.session_secret is not None and len(self.session_secret) < 32:
+            raise ConfigError("session_secret", "must be at least 32 characters")
         if self.auth not in AUTH_MODES:
             raise ConfigError("auth", f"must be one of {', '.join(AUTH_MODES)}, not {self.auth!r}")
         if self.log_format not in LOG_FORMATS:
