@@ -14,6 +14,7 @@ from starlette.middleware import Middleware
 import exporter
 from exporter.api.auth import AuthenticationMiddleware, declare_security
 from exporter.api.content_coding import CompressionMiddleware
+from exporter.api.docs import mount_offline_docs
 from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
@@ -115,6 +116,8 @@ def create_app(
             "Each export is a named SQL file with typed parameters."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served offline by mount_offline_docs
+        redoc_url=None,
         # Outermost first: the key is known before its rate is counted. Compression wraps
         # everything; it only touches the 200s that ask for it (see content_coding).
         middleware=[
@@ -129,6 +132,7 @@ def create_app(
         ],
     )
     app.state.metrics = metrics
+    mount_offline_docs(app)
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

@@ -20,6 +20,7 @@ from exporter.errors import ExportForbidden, NotAuthenticated
 
 __all__ = [
     "OPEN_PATHS",
+    "OPEN_PREFIXES",
     "AuthenticationMiddleware",
     "api_key_of",
     "declare_security",
@@ -32,6 +33,8 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json",
      "/redoc"}
 )  # fmt: skip
+#: Prefixes answered without a key: the documentation's static files.
+OPEN_PREFIXES = ("/docs/static/",)
 
 log = logging.getLogger("exporter.auth")
 
@@ -49,7 +52,12 @@ class AuthenticationMiddleware:
             return
         state = scope.setdefault("state", {})
         state["api_key"] = None
-        if self.authenticator.enabled and _route_path(scope) not in OPEN_PATHS:
+        path = _route_path(scope)
+        if (
+            self.authenticator.enabled
+            and path not in OPEN_PATHS
+            and not path.startswith(OPEN_PREFIXES)
+        ):
             try:
                 state["api_key"] = self.authenticator.authenticate(_presented_token(scope))
             except NotAuthenticated as exc:
