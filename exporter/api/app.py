@@ -19,6 +19,7 @@ from exporter.api.jobs import router as jobs_router
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
+from exporter.api.ui import mount_ui
 from exporter.auth import Authenticator, load_authenticator
 from exporter.catalog import Catalog
 from exporter.encoders import FORMATS
@@ -133,6 +134,8 @@ def create_app(
     )
     app.state.metrics = metrics
     mount_offline_docs(app)
+    # The pages; their session middleware goes outside authentication, which it feeds.
+    mount_ui(app, settings, authenticator)
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

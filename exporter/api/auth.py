@@ -28,13 +28,14 @@ __all__ = [
     "require_export_allowed",
 ]
 
-#: Answered without a key: health probes, metrics scrapers and the API documentation.
+#: Answered without a key: health probes, metrics scrapers, the API documentation and the
+#: pages' login and logout.
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json",
-     "/redoc"}
+     "/redoc", "/ui/login", "/ui/logout"}
 )  # fmt: skip
-#: Prefixes answered without a key: the documentation's static files.
-OPEN_PREFIXES = ("/docs/static/",)
+#: Prefixes answered without a key: the static files of the documentation and the pages.
+OPEN_PREFIXES = ("/docs/static/", "/ui/static/")
 
 log = logging.getLogger("exporter.auth")
 
@@ -58,6 +59,13 @@ class AuthenticationMiddleware:
             and path not in OPEN_PATHS
             and not path.startswith(OPEN_PREFIXES)
         ):
+            # A browser session (exporter.api.ui.sessions) stands for its key when the request
+            # carries no key header; that middleware already checked the cookie's signature.
+            session_key = state.get("session_key")
+            if session_key is not None:
+                state["api_key"] = session_key
+                await self.app(scope, receive, send)
+                return
             try:
                 state["api_key"] = self.authenticator.authenticate(_presented_token(scope))
             except NotAuthenticated as exc:
