@@ -20,6 +20,7 @@ ExporterError                        code "internal-error"
 │   ├── InvalidParameterValue        PostgreSQL itself refused a bound value (SQLSTATE class 22)
 │   ├── NotAuthenticated
 │   ├── ExportForbidden
+│   ├── CsrfRefused                  a browser session's state change without its token
 │   ├── UnknownJob
 │   └── JobFileUnavailable
 │       ├── JobFilePending           not written yet (or never will be)
@@ -248,6 +249,18 @@ class ExportForbidden(Rejected):
         super().__init__(f"API key {key_id!r} may not use export {export!r}")
         self.key_id = key_id
         self.export = export
+
+
+class CsrfRefused(Rejected):
+    """A browser session's request that changes state lacks its CSRF token or comes from
+    another origin."""
+
+    code = "csrf-refused"
+    cause = Cause.FORBIDDEN
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class UnknownJob(Rejected):

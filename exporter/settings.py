@@ -69,11 +69,13 @@ def _setting(
     parse: Callable[[str], Any] = str,
     *,
     check: Callable[[Any], str | None] | None = None,
+    secret: bool = False,
 ) -> Any:
     """A setting: its variable, help text, how its text is parsed, and what it must be
-    (``check`` returns why a value is unusable, or None)."""
+    (``check`` returns why a value is unusable, or None). A ``secret`` stays out of the
+    settings' repr, so a logged or printed Settings never shows it."""
     metadata = {"env": env, "help": help, "parse": parse, "check": check}
-    return field(default=default, metadata=metadata)
+    return field(default=default, repr=not secret, metadata=metadata)
 
 
 def _positive(value: int) -> str | None:
@@ -90,6 +92,10 @@ def _positive_duration(value: float) -> str | None:
 
 def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must not be negative"
+
+
+def _long_enough_secret(value: str | None) -> str | None:
+    return None if value is None or len(value) >= 32 else "must be at least 32 characters"
 
 
 def _plain_identifier(value: str) -> str | None:
@@ -395,6 +401,22 @@ class Settings:
         "EXPORTER_POOL_MAX_SIZE.",
         _parse_optional_int,
         check=_positive_or_unset,
+    )
+    session_secret: str | None = _setting(
+        None,
+        "EXPORTER_SESSION_SECRET",
+        "Key that signs the web pages' session cookies (at least 32 characters). Unset: random "
+        "per process, so sessions end when the service restarts and differ between replicas.",
+        _parse_optional_str,
+        check=_long_enough_secret,
+        secret=True,
+    )
+    session_ttl_s: float = _setting(
+        8 * 3600.0,
+        "EXPORTER_SESSION_TTL",
+        "How long a web page session (signed in with an API key) lasts.",
+        parse_duration_s,
+        check=_positive_duration,
     )
     log_format: LogFormat = _setting(
         LogFormat.AUTO,

@@ -8,6 +8,7 @@
 - ``openapi``: the per-export documentation; ``negotiation``: formats from ``format=`` and
   ``Accept``.
 - Middleware: ``auth``, ``rate_limit``, ``content_coding``, ``request_id``.
+- ``ui``: the analysts' pages; ``docs``: Swagger UI and ReDoc served offline.
 """
 
 from exporter.api.app import create_app
@@ -17,6 +18,7 @@ __all__ = [
     "auth",
     "content_coding",
     "create_app",
+    "docs",
     "jobs",
     "negotiation",
     "openapi",
@@ -26,4 +28,5 @@ __all__ = [
     "routes",
     "state",
     "streaming",
+    "ui",
 ]

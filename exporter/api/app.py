@@ -17,12 +17,14 @@ from exporter.access.keys import Authenticator, load_authenticator
 from exporter.access.limits import RateLimiter
 from exporter.api.auth import AuthenticationMiddleware
 from exporter.api.content_coding import CompressionMiddleware
+from exporter.api.docs import mount_offline_docs
 from exporter.api.jobs import build_jobs_router
 from exporter.api.openapi import declare_security
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
 from exporter.api.state import STATE_RUNTIME, Runtime
+from exporter.api.ui import mount_ui
 from exporter.catalog.definitions import Catalog
 from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
@@ -144,6 +146,8 @@ def create_app(
             "Streams PostgreSQL query results as NDJSON, CSV, Arrow and Parquet. "
             "Each export is a named SQL file with typed parameters."
         ),
+        docs_url=None,  # served offline by mount_offline_docs
+        redoc_url=None,
         # Outermost first: the key is known before its rate is counted. Compression wraps
         # everything; it only touches the 200s that ask for it (see content_coding).
         middleware=[
@@ -157,6 +161,9 @@ def create_app(
             Middleware(RateLimitMiddleware, limiter=RateLimiter(), metrics=metrics),
         ],
     )
+    mount_offline_docs(app)
+    # The pages; their session middleware goes outside authentication, which it feeds.
+    mount_ui(app, settings, authenticator)
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)

@@ -19,17 +19,21 @@ from exporter.errors import ExportForbidden, NotAuthenticated
 
 __all__ = [
     "OPEN_PATHS",
+    "OPEN_PREFIXES",
     "AuthenticationMiddleware",
     "api_key_of",
     "may_use_export",
     "require_export_allowed",
 ]
 
-#: Answered without a key: health probes, metrics scrapers and the API documentation.
+#: Answered without a key: health probes, metrics scrapers, the API documentation and the
+#: pages' login and logout.
 OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/openapi.json",
-     "/redoc"}
+     "/redoc", "/ui/login", "/ui/logout"}
 )  # fmt: skip
+#: Prefixes answered without a key: the static files of the documentation and the pages.
+OPEN_PREFIXES = ("/docs/static/", "/ui/static/")
 
 log = logging.getLogger("exporter.access.keys")
 
@@ -47,7 +51,19 @@ class AuthenticationMiddleware:
             return
         state = scope.setdefault("state", {})
         state["api_key"] = None
-        if self.authenticator.enabled and _route_path(scope) not in OPEN_PATHS:
+        path = _route_path(scope)
+        if (
+            self.authenticator.enabled
+            and path not in OPEN_PATHS
+            and not path.startswith(OPEN_PREFIXES)
+        ):
+            # A browser session (exporter.api.ui.sessions) stands for its key when the request
+            # carries no key header; that middleware already checked the cookie's signature.
+            session_key = state.get("session_key")
+            if session_key is not None:
+                state["api_key"] = session_key
+                await self.app(scope, receive, send)
+                return
             try:
                 state["api_key"] = self.authenticator.authenticate(_presented_token(scope))
             except NotAuthenticated as exc:

@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from exporter.errors import (
     CatalogError,
+    CsrfRefused,
     DatabaseUnavailable,
     EncodingFailed,
     ExporterError,
@@ -86,6 +87,7 @@ PROBLEMS: dict[type[ExporterError], Problem] = {
     ExportForbidden: Problem(
         403, "Export not allowed", extra=lambda e: {"key_id": e.key_id, "export": e.export}
     ),
+    CsrfRefused: Problem(403, "Cross-site request refused", detail=_reason),
     UnknownExport: Problem(
         404, "Unknown export", extra=lambda e: {"export": e.name, "known_exports": list(e.known)}
     ),
