@@ -26,7 +26,7 @@ test: install
 lint: install
 	$(BIN)/ruff check exporter tests benchmarks
 	$(BIN)/ruff format --check exporter tests benchmarks
-	$(BIN)/mypy exporter
+	$(BIN)/mypy exporter tests
 
 format: install
 	$(BIN)/ruff check --fix exporter tests benchmarks

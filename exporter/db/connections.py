@@ -16,6 +16,7 @@ from typing import Any
 
 import anyio
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from exporter.db.failures import DRIVER_ERRORS
 from exporter.errors import DatabaseUnavailable, PoolExhausted
@@ -145,7 +146,7 @@ async def connect(dsn: str, *, server_settings: Mapping[str, str]) -> asyncpg.Co
 class _Hold:
     """One connection checked out of the pool, and the task that checked it out."""
 
-    conn: asyncpg.Connection
+    conn: PoolConnectionProxy
     owner: asyncio.Task[Any] | None
 
 
@@ -164,11 +165,11 @@ class PoolLedger:
     waiting: int = 0
     holds: dict[int, _Hold] = field(default_factory=dict)
 
-    def checked_out(self, conn: asyncpg.Connection) -> None:
+    def checked_out(self, conn: PoolConnectionProxy) -> None:
         """Count ``conn`` as held by the current task."""
         self.holds[id(conn)] = _Hold(conn, _current_task())
 
-    def given_back(self, conn: asyncpg.Connection) -> None:
+    def given_back(self, conn: PoolConnectionProxy) -> None:
         """``conn`` is back in the pool (or gone for good): no longer held."""
         self.holds.pop(id(conn), None)
 
@@ -192,10 +193,10 @@ def _current_task() -> asyncio.Task[Any] | None:
         return None
 
 
-async def acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> asyncpg.Connection:
+async def acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> PoolConnectionProxy:
     ledger.waiting += 1
     try:
-        conn: asyncpg.Connection = await pool.acquire(timeout=timeout_s)
+        conn = await pool.acquire(timeout=timeout_s)
     except TimeoutError as exc:
         raise PoolExhausted(f"no database connection became free within {timeout_s:g} s") from exc
     except DRIVER_ERRORS as exc:
@@ -208,7 +209,7 @@ async def acquire(pool: asyncpg.Pool, timeout_s: float, ledger: PoolLedger) -> a
 
 async def release_connection(
     pool: asyncpg.Pool,
-    conn: asyncpg.Connection,
+    conn: PoolConnectionProxy,
     transaction: Any = None,
     *,
     ledger: PoolLedger,
@@ -243,7 +244,7 @@ async def release_connection(
             await _give_back(pool, conn, ledger)
 
 
-async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection, ledger: PoolLedger) -> None:
+async def _give_back(pool: asyncpg.Pool, conn: PoolConnectionProxy, ledger: PoolLedger) -> None:
     """``pool.release``, then make sure the pool really has the connection back."""
     try:
         if not _is_returned(conn):
@@ -260,7 +261,7 @@ async def _give_back(pool: asyncpg.Pool, conn: asyncpg.Connection, ledger: PoolL
         log.error("a pool connection could not be given back; the pool is one smaller")
 
 
-def _is_returned(conn: asyncpg.Connection) -> bool:
+def _is_returned(conn: PoolConnectionProxy) -> bool:
     """True once the pool has ``conn`` back: its proxy is then detached and refuses use."""
     try:
         conn.is_closed()
@@ -269,7 +270,7 @@ def _is_returned(conn: asyncpg.Connection) -> bool:
     return False
 
 
-def _terminate(conn: asyncpg.Connection) -> None:
+def _terminate(conn: PoolConnectionProxy) -> None:
     with contextlib.suppress(asyncpg.InterfaceError):
         # Raises if the pool already took the connection back.
         conn.terminate()

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from exporter.catalog.definitions import ExportDefinition
 from exporter.columns import Column, kind_for
@@ -55,7 +56,9 @@ class _BaseType:
     element_oid: str
 
 
-async def describe_export(conn: asyncpg.Connection, export: ExportDefinition) -> ExportDefinition:
+async def describe_export(
+    conn: asyncpg.Connection | PoolConnectionProxy, export: ExportDefinition
+) -> ExportDefinition:
     """``export`` with its result columns filled in; ``CatalogError`` if PostgreSQL rejects it."""
     try:
         statement = await conn.prepare(export.sql)
@@ -124,7 +127,9 @@ async def describe_catalog(
         raise DatabaseUnavailable(f"cannot describe the exports: {exc}") from exc
 
 
-async def _resolve_types(conn: asyncpg.Connection, oids: Sequence[str]) -> dict[str, _BaseType]:
+async def _resolve_types(
+    conn: asyncpg.Connection | PoolConnectionProxy, oids: Sequence[str]
+) -> dict[str, _BaseType]:
     rows = await conn.fetch(_RESOLVE_TYPES, list(oids))
     return {
         row["start"]: _BaseType(row["typname"], row["typtype"], row["typcategory"], row["typelem"])
@@ -133,7 +138,7 @@ async def _resolve_types(conn: asyncpg.Connection, oids: Sequence[str]) -> dict[
 
 
 async def _declared_types(
-    conn: asyncpg.Connection, export: ExportDefinition, count: int
+    conn: asyncpg.Connection | PoolConnectionProxy, export: ExportDefinition, count: int
 ) -> list[tuple[int, str]] | None:
     """(typmod, format_type) per column, read from a never-filled temporary table.
 

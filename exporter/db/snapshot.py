@@ -9,12 +9,13 @@ binding); what the driver raises is translated into the exporter's errors on the
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 from exporter.catalog.definitions import ExportDefinition, copy_param_setting
 from exporter.db.connections import PoolLedger, acquire, release_connection
@@ -48,6 +49,20 @@ _SET_LIMITS = (
 )
 
 
+class CopyOptions(TypedDict, total=False):
+    """COPY's options, as ``Connection.copy_from_query`` takes them as keywords."""
+
+    format: Literal["text", "csv", "binary"]
+    oids: int
+    delimiter: str
+    null: str
+    header: bool
+    quote: str
+    escape: str
+    force_quote: bool | Sequence[str]
+    encoding: str
+
+
 class SnapshotClosedError(RuntimeError):
     """A cursor or COPY handle was used after its connection went back to the pool.
 
@@ -66,7 +81,7 @@ class _Snapshot:
     """
 
     export: str
-    conn: asyncpg.Connection
+    conn: PoolConnectionProxy
     transaction: Any
     cursor: Any = None
     busy: bool = False
@@ -137,7 +152,7 @@ class CopyOut:
 
     snapshot: _Snapshot
     query: str
-    options: Mapping[str, str | bool]
+    options: CopyOptions
 
     async def run(self, sink: Callable[[bytes], Awaitable[None]]) -> int:
         """Stream the COPY output into ``sink``; returns the row count PostgreSQL reports.
@@ -179,7 +194,7 @@ async def open_copy(
     values: Sequence[str],
     *,
     select: str,
-    options: Mapping[str, str | bool],
+    options: CopyOptions,
     limits: SessionLimits,
     ledger: PoolLedger | None = None,
 ) -> AsyncIterator[CopyOut]:
@@ -254,7 +269,7 @@ async def _release(
 
 
 async def _start(
-    conn: asyncpg.Connection,
+    conn: PoolConnectionProxy,
     transaction: Any,
     export: ExportDefinition,
     values: Sequence[str],

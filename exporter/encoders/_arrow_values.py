@@ -15,12 +15,13 @@ import binascii
 import re
 from collections.abc import Callable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
+from exporter.encoders._compute import fill_null
 from exporter.encoders.copy_text import may_hold_escapes, unescape
 from exporter.errors import EncodingFailed
 
@@ -37,9 +38,9 @@ _STAMP = re.compile(
 _ZERO_UUID = "00000000-0000-0000-0000-000000000000"
 
 #: One batch of a column's values as the cursor returns them (str, list or None) -> Arrow.
-ArrayBuilder = Callable[[Sequence[Any]], pa.Array]
+ArrayBuilder: TypeAlias = "Callable[[Sequence[Any]], pa.Array[Any]]"
 #: One batch of a column's text as an Arrow string array (NULL as null) -> Arrow.
-TextConverter = Callable[[pa.Array], pa.Array]
+TextConverter: TypeAlias = "Callable[[pa.StringArray], pa.Array[Any]]"
 
 
 def arrow_type(column: Column) -> pa.DataType:
@@ -96,7 +97,7 @@ def text_converter(column: Column) -> TextConverter:
     """
     kind, target = column.kind, _scalar_type(column)
     if kind is ValueKind.BOOL:
-        return lambda strings: pc.equal(strings, "t")
+        return lambda strings: pc.equal(strings, pa.scalar("t"))
     if kind is ValueKind.UUID:
         return partial(_uuid_from_text, column)
     if kind is ValueKind.BYTEA:
@@ -108,7 +109,7 @@ def text_converter(column: Column) -> TextConverter:
     if pa.types.is_string(target):
         return lambda strings: strings
 
-    def cast(strings: pa.Array) -> pa.Array:
+    def cast(strings: pa.StringArray) -> pa.Array[Any]:
         try:
             return pc.cast(strings, target)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
@@ -126,7 +127,7 @@ def array_builder(column: Column) -> ArrayBuilder:
         return lambda values: convert(pa.array(values, pa.string()))
     list_type = arrow_type(column)
 
-    def build_list(values: Sequence[Any]) -> pa.Array:
+    def build_list(values: Sequence[Any]) -> pa.Array[Any]:
         offsets = [0]
         flat: list[Any] = []
         mask = []
@@ -154,27 +155,31 @@ def array_builder(column: Column) -> ArrayBuilder:
 def _cast_or(column: Column, target: pa.DataType, parse: Callable[[str], int]) -> TextConverter:
     """Arrow's cast; ``±infinity`` mapped to the type's extremes; anything else Arrow cannot
     parse (BC, years past 9999, sub-minute offsets) through ``parse``, value by value."""
+    storage: pa.DataType
     if target == pa.date32():
         storage, largest, smallest = pa.int32(), _DATE32_MAX, _DATE32_MIN
     else:
         storage, largest, smallest = pa.int64(), _TIMESTAMP_MAX, _TIMESTAMP_MIN
     no_text = pa.scalar(None, pa.string())
 
-    def build(strings: pa.Array) -> pa.Array:
+    def build(strings: pa.StringArray) -> pa.Array[Any]:
         try:
             return pc.cast(strings, target)
         except pa.ArrowInvalid:
             pass
-        positive, negative = pc.equal(strings, "infinity"), pc.equal(strings, "-infinity")
+        positive = pc.equal(strings, pa.scalar("infinity"))
+        negative = pc.equal(strings, pa.scalar("-infinity"))
         infinite = pc.or_(positive, negative)
         if pc.any(infinite).as_py():
             try:
-                finite = pc.cast(pc.if_else(infinite, no_text, strings), target).view(storage)
+                texts: pa.Array[Any] = pc.if_else(infinite, no_text, strings)
+                finite = pc.cast(texts, target).view(storage)
             except pa.ArrowInvalid:
                 pass
             else:
                 extremes = pc.if_else(negative, pa.scalar(smallest, storage), finite)
-                return pc.if_else(positive, pa.scalar(largest, storage), extremes).view(target)
+                stored: pa.Array[Any] = pc.if_else(positive, pa.scalar(largest, storage), extremes)
+                return stored.view(target)
         try:
             numbers = [None if v is None else parse(v) for v in strings.to_pylist()]
         except ValueError as exc:
@@ -184,15 +189,20 @@ def _cast_or(column: Column, target: pa.DataType, parse: Callable[[str], int]) -
     return build
 
 
-def _uuid_from_text(column: Column, strings: pa.Array) -> pa.Array:
+def _uuid_from_text(column: Column, strings: pa.StringArray) -> pa.Array[Any]:
     """PostgreSQL's uuid text (always 8-4-4-4-12 lower-case hex) as 16 bytes, decoded in C."""
     count = len(strings)
-    digits = pc.replace_substring(pc.fill_null(strings, _ZERO_UUID), "-", "")
-    if count and pc.min_max(pc.binary_length(digits)).as_py() != {"min": 32, "max": 32}:
+    digits = pc.replace_substring(fill_null(strings, _ZERO_UUID), "-", "")
+    # pyarrow-stubs: a struct scalar's as_py() is a list of dicts; pyarrow returns one dict.
+    if count and (
+        pc.min_max(pc.binary_length(digits)).as_py() != {"min": 32, "max": 32}  # type: ignore[comparison-overlap]
+    ):
         raise EncodingFailed(column.name, "unexpected uuid text")
     start = _offsets(digits)[0].as_py()
+    data = digits.buffers()[2]
+    assert data is not None  # a string array's data buffer
     try:
-        raw = binascii.a2b_hex(memoryview(digits.buffers()[2])[start : start + 32 * count])
+        raw = binascii.a2b_hex(memoryview(data)[start : start + 32 * count])
     except binascii.Error as exc:
         raise EncodingFailed(column.name, f"unexpected uuid text: {exc}") from exc
     storage = _with_nulls_of(
@@ -202,15 +212,15 @@ def _uuid_from_text(column: Column, strings: pa.Array) -> pa.Array:
     return pa.ExtensionArray.from_storage(pa.uuid(), storage)
 
 
-def _bytea_from_text(column: Column, strings: pa.Array) -> pa.Array:
+def _bytea_from_text(column: Column, strings: pa.StringArray) -> pa.Array[Any]:
     """PostgreSQL's bytea hex text (``\\x`` + two digits a byte) as bytes, decoded in C."""
     count = len(strings)
-    text = pc.fill_null(strings, "\\x")
+    text = fill_null(strings, "\\x")
     if count and not pc.all(pc.starts_with(text, "\\x")).as_py():
         raise EncodingFailed(column.name, "bytea text without the \\x prefix")
     # (pc.binary_slice without a stop fails on some pyarrow versions; the prefix is ASCII.)
     digits = pc.utf8_slice_codeunits(text, 2)
-    odd = pc.not_equal(pc.bit_wise_and(pc.binary_length(digits), 1), 0)
+    odd = pc.not_equal(pc.bit_wise_and(pc.binary_length(digits), pa.scalar(1)), pa.scalar(0))
     if count and pc.any(odd).as_py():
         raise EncodingFailed(column.name, "bytea text with an odd number of hex digits")
     offsets = _offsets(digits)
@@ -226,17 +236,20 @@ def _bytea_from_text(column: Column, strings: pa.Array) -> pa.Array:
     return _with_nulls_of(strings, binary)
 
 
-def _offsets(array: pa.Array) -> pa.Array:
+def _offsets(array: pa.Array[Any]) -> pa.Array[Any]:
     """The int32 offsets of a string/binary array (``len + 1`` of them, slicing respected)."""
     return pa.Array.from_buffers(
         pa.int32(), len(array) + 1, [None, array.buffers()[1]], offset=array.offset
     )
 
 
-def _with_nulls_of(strings: pa.Array, values: pa.Array) -> pa.Array:
+def _with_nulls_of(strings: pa.Array[Any], values: pa.Array[Any]) -> pa.Array[Any]:
     if not strings.null_count:
         return values
-    return pc.if_else(pc.is_null(strings), pa.scalar(None, values.type), values)
+    with_nulls: pa.Array[Any] = pc.if_else(
+        pc.is_null(strings), pa.scalar(None, values.type), values
+    )
+    return with_nulls
 
 
 def _days_from_civil(year: int, month: int, day: int) -> int:
@@ -301,7 +314,7 @@ def copy_text_converter(column: Column) -> TextConverter:
 
 
 def record_batch_from_text(
-    schema: pa.Schema, converters: Sequence[TextConverter], strings: Sequence[pa.Array]
+    schema: pa.Schema, converters: Sequence[TextConverter], strings: Sequence[pa.StringArray]
 ) -> pa.RecordBatch:
     """One Arrow record batch from one string array per column (the COPY path)."""
     arrays = [convert(text) for convert, text in zip(converters, strings, strict=True)]

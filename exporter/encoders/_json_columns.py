@@ -15,12 +15,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeAlias
 
 import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from exporter.columns import Column, ValueKind
+from exporter.encoders._compute import binary_join_element_wise, fill_null
 from exporter.encoders.copy_text import unescape
 
 #: COPY's text escapes a backslash, BS, FF, LF, CR and TAB exactly as JSON does (``\\``, ``\b``,
@@ -42,13 +44,13 @@ class JsonText:
     column must add (``"`` for a string column without NULLs), empty for whole JSON values.
     """
 
-    values: pa.Array
+    values: pa.Array[Any]
     before: str = ""
     after: str = ""
 
 
 #: One batch of a column's text (NULL as null) -> its JSON values.
-_JsonConverter = Callable[[pa.Array], JsonText]
+_JsonConverter: TypeAlias = "Callable[[pa.StringArray], JsonText]"
 
 
 class JsonLines:
@@ -62,9 +64,9 @@ class JsonLines:
         self._keys = [orjson.dumps(column.name).decode() + ":" for column in columns]
         self._converters = [_converter(column) for column in columns]
 
-    def encode(self, strings: Sequence[pa.Array]) -> bytes:
+    def encode(self, strings: Sequence[pa.StringArray]) -> bytes:
         """One JSON object per row, ``{"key":value,...}`` and a newline, as orjson writes them."""
-        parts: list[str | pa.Array] = []
+        parts: list[str | pa.Array[Any]] = []
         separator = "{"
         for key, convert, text in zip(self._keys, self._converters, strings, strict=True):
             column = convert(text)
@@ -72,7 +74,7 @@ class JsonLines:
             parts.append(column.values)
             separator = column.after + ","
         parts.append(separator[:-1] + "}\n")
-        lines = pc.binary_join_element_wise(*parts, "")
+        lines = binary_join_element_wise(*parts, "")
         if lines.null_count:  # a NULL left in a column would drop its whole line
             raise AssertionError("a JSON line came out null")
         return _values_bytes(lines)
@@ -84,33 +86,36 @@ def _converter(column: Column) -> _JsonConverter:
     return _CONVERTERS.get(column.kind, _escaped_string)
 
 
-def _values_bytes(strings: pa.Array) -> bytes:
+def _values_bytes(strings: pa.Array[Any]) -> bytes:
     """The concatenated values of a string array without nulls: its data buffer, as bytes."""
     _, offsets_buffer, data = strings.buffers()
+    # A string array has both buffers.
+    assert offsets_buffer is not None
+    assert data is not None
     offsets = memoryview(offsets_buffer).cast("i")  # int32: a batch is far below 2 GiB
     start, end = offsets[strings.offset], offsets[strings.offset + len(strings)]
     piece: bytes = data[start:end].to_pybytes()
     return piece
 
 
-def _whole(strings: pa.Array) -> JsonText:
+def _whole(strings: pa.Array[Any]) -> JsonText:
     """Values that are JSON text already: NULL becomes ``null``."""
-    return JsonText(pc.fill_null(strings, "null") if strings.null_count else strings)
+    return JsonText(fill_null(strings, "null") if strings.null_count else strings)
 
 
-def _quoted(inner: pa.Array) -> JsonText:
+def _quoted(inner: pa.Array[Any]) -> JsonText:
     """Values that are the inside of JSON strings (already escaped)."""
     if not inner.null_count:
         return JsonText(inner, '"', '"')
-    return JsonText(pc.fill_null(_in_quotes(inner), "null"))
+    return JsonText(fill_null(_in_quotes(inner), "null"))
 
 
-def _in_quotes(inner: pa.Array) -> pa.Array:
+def _in_quotes(inner: pa.Array[Any]) -> pa.Array[Any]:
     """Each value between double quotes (NULL stays NULL)."""
-    return pc.binary_join_element_wise('"', inner, '"', "")
+    return binary_join_element_wise('"', inner, '"', "")
 
 
-def _number(strings: pa.Array) -> JsonText:
+def _number(strings: pa.StringArray) -> JsonText:
     """Digits as they are; NaN and ±Infinity, which JSON numbers cannot hold, as strings."""
     not_numbers = pc.is_in(strings, value_set=_NOT_JSON_NUMBERS)
     if pc.any(not_numbers).as_py():
@@ -118,11 +123,11 @@ def _number(strings: pa.Array) -> JsonText:
     return _whole(strings)
 
 
-def _boolean(strings: pa.Array) -> JsonText:
-    return _whole(pc.if_else(pc.equal(strings, "t"), "true", "false"))
+def _boolean(strings: pa.StringArray) -> JsonText:
+    return _whole(pc.if_else(pc.equal(strings, pa.scalar("t")), "true", "false"))
 
 
-def _json(strings: pa.Array) -> JsonText:
+def _json(strings: pa.StringArray) -> JsonText:
     """json as it is, on one line (as ``ndjson._json``: a raw CR/LF is whitespace)."""
     strings = unescape(strings)
     if pc.any(pc.match_substring_regex(strings, r"[\r\n]")).as_py():
@@ -130,19 +135,19 @@ def _json(strings: pa.Array) -> JsonText:
     return _whole(strings)
 
 
-def _jsonb(strings: pa.Array) -> JsonText:
+def _jsonb(strings: pa.StringArray) -> JsonText:
     """jsonb prints its own canonical text: one line, whatever the input held (unlike json,
     which keeps its input text), so only COPY's escapes are undone."""
     return _whole(unescape(strings))
 
 
-def _timestamp(strings: pa.Array) -> JsonText:
+def _timestamp(strings: pa.StringArray) -> JsonText:
     """``2024-01-01 10:15:00`` -> ``2024-01-01T10:15:00``; ``infinity`` has no space to
     replace, and a BC stamp's second space stays."""
     return _quoted(pc.replace_substring(strings, " ", "T", max_replacements=1))
 
 
-def _timestamptz(strings: pa.Array) -> JsonText:
+def _timestamptz(strings: pa.StringArray) -> JsonText:
     """As ``_timestamp``, and a whole-hours offset gets its minutes: ``+00`` -> ``+00:00``.
 
     In UTC (the default session zone) every value ends in ``+00``: the ``:00`` is then
@@ -154,19 +159,19 @@ def _timestamptz(strings: pa.Array) -> JsonText:
     return _quoted(pc.replace_substring_regex(stamps, _HOURS_ONLY_OFFSET, r"\1:00\2"))
 
 
-def _plain_string(strings: pa.Array) -> JsonText:
+def _plain_string(strings: pa.StringArray) -> JsonText:
     """Text that never needs escaping (uuid, date): quoted as it is."""
     return _quoted(strings)
 
 
-def _escaped_string(strings: pa.Array) -> JsonText:
+def _escaped_string(strings: pa.StringArray) -> JsonText:
     """Any other text, escaped as orjson escapes a JSON string, from COPY's escaped text."""
     escaped = pc.replace_substring(strings, '"', '\\"')
     others = pc.match_substring_regex(strings, _NOT_JSON_ESCAPED)
     if pc.any(others).as_py():
         originals = unescape(pc.filter(strings, others)).to_pylist()
         fixed = pa.array([orjson.dumps(text)[1:-1].decode() for text in originals], pa.string())
-        escaped = pc.replace_with_mask(escaped, pc.fill_null(others, False), fixed)
+        escaped = pc.replace_with_mask(escaped, fill_null(others, False), fixed)
     return _quoted(escaped)
 
 

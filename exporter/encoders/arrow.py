@@ -38,7 +38,7 @@ class ArrowStreamEncoder:
     def encode(self, rows: Sequence[Row]) -> bytes:
         return self._write(record_batch(self._schema, self._builders, rows))
 
-    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+    def encode_text(self, strings: Sequence[pa.StringArray]) -> bytes:
         return self._write(record_batch_from_text(self._schema, self._converters, strings))
 
     def finish(self) -> bytes:

@@ -32,7 +32,7 @@ class TextColumnsEncoder(Encoder, Protocol):
     """An encoder that also takes a batch as one Arrow string array per column (NDJSON, Arrow,
     Parquet): COPY's text parsed by Arrow, with no Python object per value."""
 
-    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+    def encode_text(self, strings: Sequence[pa.StringArray]) -> bytes:
         """Bytes for one batch given as each column's text as COPY's text format writes it
         (backslash escapes kept, ``exporter.encoders.copy_text``; NULL as null); may be empty."""
         ...

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from exporter.columns import Column, ValueKind
+from exporter.encoders._compute import fill_null, sum_booleans
 
 _UTF8_BOM = b"\xef\xbb\xbf"
 #: Kinds whose text PostgreSQL prints with only digits, signs, letters, punctuation: no
@@ -87,7 +88,7 @@ class TextColumns:
             strings_can_be_null=True,
         )
 
-    def parse(self, block: bytes | memoryview) -> list[pa.Array]:
+    def parse(self, block: bytes | memoryview) -> list[pa.StringArray]:
         """One string array per column for ``block`` (whole rows, at least one).
 
         The arrays own their data: ``block`` may be reused once this returns.
@@ -104,34 +105,41 @@ class TextColumns:
             use_threads=False,
         )
         table = pa_csv.read_csv(
-            pa.py_buffer(block),
+            # pyarrow-stubs lists paths and Python files only; read_csv takes any Arrow input.
+            pa.py_buffer(block),  # type: ignore[arg-type]
             read_options=read_options,
             parse_options=self._parse_options,
             convert_options=self._convert_options,
         )
-        return [
-            column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
-            for column in table.columns
-        ]
+        strings = []
+        for column in table.columns:
+            # chunks[0], not chunk(0): pyarrow-stubs says chunk() returns a ChunkedArray.
+            array = column.chunks[0] if column.num_chunks == 1 else column.combine_chunks()
+            assert isinstance(array, pa.StringArray)  # every column is read as pa.string()
+            strings.append(array)
+        return strings
 
 
-def unescape(strings: pa.Array) -> pa.Array:
+def unescape(strings: pa.StringArray) -> pa.StringArray:
     """COPY text's backslash escapes undone, in bulk (a column without any: as it is).
 
     When only some values hold an escape (the demo's notes: 18%), those alone are undone and
     put back in place: two extra passes over the column instead of eight.
     """
     escaped = pc.match_substring(strings, "\\")
-    count = pc.sum(escaped).as_py() or 0
+    count = sum_booleans(escaped).as_py() or 0
     if not count:
         return strings
     if count * 4 > len(strings):
         return _unescape_all(strings)
-    mask = pc.fill_null(escaped, False)
-    return pc.replace_with_mask(strings, mask, _unescape_all(pc.filter(strings, mask)))
+    mask = fill_null(escaped, False)
+    unescaped: pa.StringArray = pc.replace_with_mask(  # the stub leaves the result untyped
+        strings, mask, _unescape_all(pc.filter(strings, mask))
+    )
+    return unescaped
 
 
-def _unescape_all(strings: pa.Array) -> pa.Array:
+def _unescape_all(strings: pa.StringArray) -> pa.StringArray:
     """Escaped backslashes become a stand-in first, so that ``\\\\n`` (an escaped backslash,
     then n) is not read as a newline; every backslash left then starts a one-letter escape.
     """

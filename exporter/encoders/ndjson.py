@@ -126,7 +126,7 @@ class NdjsonEncoder:
             out.append(dumps(dict(zip(keys, values, strict=True)), option=option))
         return b"".join(out)
 
-    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+    def encode_text(self, strings: Sequence[pa.StringArray]) -> bytes:
         if self._lines is None:  # built on first use: it refuses array columns
             self._lines = JsonLines(self._columns)
         return self._lines.encode(strings)

@@ -40,13 +40,19 @@ class ParquetEncoder:
         self._writer: pq.ParquetWriter | None = None
 
     def start(self) -> bytes:
-        self._writer = pq.ParquetWriter(self._sink, self._schema, compression="zstd")
+        # pyarrow-stubs wants a path, typing.IO or a NativeFile; pyarrow takes any object with
+        # write() (DrainableSink is an io.RawIOBase, which typing.IO is not).
+        self._writer = pq.ParquetWriter(
+            self._sink,  # type: ignore[arg-type]
+            self._schema,
+            compression="zstd",
+        )
         return self._sink.drain()
 
     def encode(self, rows: Sequence[Row]) -> bytes:
         return self._add(record_batch(self._schema, self._builders, rows))
 
-    def encode_text(self, strings: Sequence[pa.Array]) -> bytes:
+    def encode_text(self, strings: Sequence[pa.StringArray]) -> bytes:
         return self._add(record_batch_from_text(self._schema, self._converters, strings))
 
     def finish(self) -> bytes:

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from exporter.columns import Column
+from exporter.db.snapshot import CopyOptions
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class CopyPlan:
     """How to get one format from COPY: the SELECT around the export's query, COPY options."""
 
     select: str
-    options: dict[str, str | bool] = field(default_factory=dict)
+    options: CopyOptions = field(default_factory=CopyOptions)
     #: COPY's output is parsed into string columns and encoded (NDJSON, Arrow, Parquet),
     #: instead of being the output itself (CSV).
     parse_columns: bool = False

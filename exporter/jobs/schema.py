@@ -7,6 +7,7 @@ advisory lock, so each migration runs exactly once.
 from __future__ import annotations
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 #: (version, SQL); ``{schema}`` is the configured schema, a validated plain identifier.
 MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -54,7 +55,7 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
 _MIGRATION_LOCK = 0x6578706F  # "expo"
 
 
-async def migrate(conn: asyncpg.Connection, schema: str) -> int:
+async def migrate(conn: asyncpg.Connection | PoolConnectionProxy, schema: str) -> int:
     """Bring ``schema`` up to the newest migration; returns the version it is at."""
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)

@@ -286,6 +286,7 @@ class JobStore:
                    (SELECT count(*) FROM {self.table} WHERE state = 'running') AS running
             """
         )
+        assert record is not None  # a SELECT without FROM returns exactly one row
         return {"queued": int(record["queued"]), "running": int(record["running"])}
 
 

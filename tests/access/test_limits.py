@@ -18,7 +18,10 @@ class FakeClock:
 def test_bucket_allows_the_burst_then_refills_at_the_rate() -> None:
     clock = FakeClock()
     limiter = RateLimiter(clock=clock)
-    take = lambda: limiter.try_acquire("k", per_minute=60, burst=3)  # noqa: E731
+
+    def take() -> RetryAfter | None:
+        return limiter.try_acquire("k", per_minute=60, burst=3)
+
     assert [take(), take(), take()] == [None, None, None]
     assert take() == RetryAfter(1)  # one token a second
     clock.now_s += 0.5

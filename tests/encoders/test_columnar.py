@@ -59,11 +59,11 @@ async def test_type_zoo_round_trip(service: ExportService, database_url: str, fm
               "c_text", "c_varchar", "c_char", "c_jsonb", "c_bytea", "c_int_array",
               "c_text_array", "c_numeric"]  # fmt: skip
     for name in simple:
-        got = table.column(name).to_pylist()
-        want = [row[name] for row in expected]
+        gots = table.column(name).to_pylist()
+        wants = [row[name] for row in expected]
         if name == "c_jsonb":
-            got = [None if v is None else v for v in got]
-        assert all(same(g, w) for g, w in zip(got, want, strict=True)), name
+            gots = [None if v is None else v for v in gots]
+        assert all(same(g, w) for g, w in zip(gots, wants, strict=True)), name
     reals = table.column("c_real").to_pylist()
     for got, row in zip(reals, expected, strict=True):
         want = row["c_real"]
@@ -108,12 +108,16 @@ async def test_polars_and_duckdb_read_what_we_write(service: ExportService, tmp_
     frame = pl.read_ipc_stream(io.BytesIO(arrow_data))
     path = tmp_path / "orders.parquet"
     path.write_bytes(parquet_data)
-    [(count, total)] = duckdb.sql(f"SELECT count(*), sum(amount) FROM '{path}'").fetchall()
+    relation = duckdb.sql(f"SELECT count(*), sum(amount) FROM '{path}'")
+    assert relation is not None  # a query: duckdb.sql returns None only for statements
+    [(count, total)] = relation.fetchall()
     async with service.pool.acquire() as conn:
         request = service.bind("orders", [])
-        want_count, want_total = await conn.fetchrow(
+        sums = await conn.fetchrow(
             f"SELECT count(*)::int8, sum(amount) FROM ({request.export.sql}) q", *request.values
         )
+        assert sums is not None
+        want_count, want_total = sums
     assert frame.height == count == int(want_count)
     assert Decimal(str(total)) == Decimal(want_total)
 

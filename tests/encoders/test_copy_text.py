@@ -55,7 +55,7 @@ async def copy_rows(conn: asyncpg.Connection, rows: list[tuple[str | None, ...]]
     return bytes(out)
 
 
-def parse_unescaped(data: bytes, width: int) -> list[pa.Array]:
+def parse_unescaped(data: bytes, width: int) -> list[pa.StringArray]:
     return [unescape(column) for column in TextColumns(width).parse(data)]
 
 

@@ -112,7 +112,10 @@ def test_every_kind_gives_the_row_path_bytes(col: Column, values: list[str | Non
 
 def test_utc_stamps_get_their_minutes_from_the_separator() -> None:
     columns = [column("tz", ValueKind.TIMESTAMPTZ), column("n", ValueKind.INT32)]
-    rows = [["2024-01-01 10:15:00+00", "1"], ["2024-01-01 10:15:00.123+00", None]]
+    rows: list[list[str | None]] = [
+        ["2024-01-01 10:15:00+00", "1"],
+        ["2024-01-01 10:15:00.123+00", None],
+    ]
     by_rows, by_columns = both_paths(columns, rows)
     assert (
         by_columns

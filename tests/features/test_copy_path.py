@@ -20,6 +20,7 @@ import pytest
 from exporter.errors import EncodingFailed
 from exporter.export import service as service_module
 from exporter.export.plans import copy_plan
+from exporter.export.pumps import pump_copy_columns
 from exporter.export.service import ExportService
 from exporter.settings import Settings
 from tests.support.streams import export_bytes
@@ -93,7 +94,7 @@ def _fields(settings: Settings) -> dict[str, Any]:
 def copy_pumps(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each export that went through the COPY-to-columns pump."""
     calls: list[str] = []
-    real: Callable[..., Any] = service_module.pump_copy_columns
+    real: Callable[..., Any] = pump_copy_columns
 
     async def spy(*args: Any, **kwargs: Any) -> None:
         calls.append("copy")

@@ -96,7 +96,7 @@ def test_orders_table_survived(http: httpx.Client) -> None:
 )
 @given(
     value=st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
         max_size=200,
     )
 )

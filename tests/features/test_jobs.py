@@ -420,7 +420,12 @@ def test_a_busy_pool_delays_a_job_without_using_its_attempts(
         EXPORTER_JOB_MAX_ATTEMPTS="1", EXPORTER_JOBS_POLL="0.1s",
     )  # fmt: skip
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
-        slow = {"rows": 1000, "delay_s": 0.01, "format": "csv", "fetch_rows": 10}
+        slow: dict[str, str | int | float] = {
+            "rows": 1000,
+            "delay_s": 0.01,
+            "format": "csv",
+            "fetch_rows": 10,
+        }
         with client.stream("GET", "/exports/slow_numbers", params=slow) as stream:
             chunks = stream.iter_bytes()
             next(chunks)  # the stream holds the only connection (and is kept open)
@@ -441,7 +446,12 @@ def test_a_job_that_never_gets_a_connection_fails_visibly_instead_of_looping(
     )  # fmt: skip
     with httpx.Client(base_url=server.base_url, timeout=30) as client:
         # A stream that holds the only connection for longer than the job may wait.
-        slow = {"rows": 100_000, "delay_s": 0.01, "format": "csv", "fetch_rows": 10}
+        slow: dict[str, str | int | float] = {
+            "rows": 100_000,
+            "delay_s": 0.01,
+            "format": "csv",
+            "fetch_rows": 10,
+        }
         with client.stream("GET", "/exports/slow_numbers", params=slow) as stream:
             chunks = stream.iter_bytes()
             next(chunks)  # kept: a dropped iterator would close the stream

@@ -201,7 +201,13 @@ def test_counters_move_by_what_the_export_sent(server: LiveServer, fmt: str) -> 
     assert response.status_code == 200
     assert (
         wait_for_metric(
-            server, "exporter_exports_total", completed + 1, outcome="completed", cause="", **labels
+            server,
+            "exporter_exports_total",
+            completed + 1,
+            within_s=5.0,  # given, so that mypy knows **labels cannot fill it
+            outcome="completed",
+            cause="",
+            **labels,
         )
         == completed + 1
     )
@@ -231,7 +237,7 @@ def test_in_flight_is_one_during_a_slow_export_and_zero_after(server: LiveServer
             assert metric(server, "exporter_db_pool_connections_max") == 3
             rest = b"".join(body)
         assert rest
-    assert wait_for_metric(server, "exporter_exports_in_flight", 0, **labels) == 0
+    assert wait_for_metric(server, "exporter_exports_in_flight", 0, within_s=5.0, **labels) == 0
     assert wait_for_metric(server, "exporter_db_pool_connections_in_use", 0) == 0
     assert metric(server, "exporter_db_pool_waiting_requests") == 0
 

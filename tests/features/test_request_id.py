@@ -44,7 +44,7 @@ def test_request_ids_are_echoed_generated_or_replaced(live_server: LiveServer) -
         assert client.get("/healthz").headers["x-request-id"] != generated
         # (Control characters other than tab never get this far: uvicorn answers 400 itself.)
         for bad in (b"x" * 129, b"tab\there", "café".encode(), b""):
-            replaced = client.get("/exports", headers={"X-Request-ID": bad}).headers
+            replaced = client.get("/exports", headers={b"X-Request-ID": bad}).headers
             assert re.fullmatch(r"[0-9a-f]{32}", replaced["x-request-id"]), bad
         assert client.get("/nowhere", headers={"X-Request-ID": "r-404"}).headers[
             "x-request-id"

@@ -14,7 +14,12 @@ import httpx
 
 def main(base_url: str) -> None:
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    def stop_at_eof() -> None:
+        sys.stdin.read()
+        stop.set()
+
+    threading.Thread(target=stop_at_eof, daemon=True).start()
     with httpx.Client(base_url=base_url, timeout=10) as client:
         while not stop.is_set():
             started = time.monotonic()
