@@ -170,6 +170,13 @@ class Settings:
         _parse_int,
         check=_positive,
     )
+    limit_max: int = _setting(
+        1_000_000,
+        "EXPORTER_LIMIT_MAX",
+        "Largest limit=N a request may ask for (a larger one is refused with 422).",
+        _parse_int,
+        check=_positive,
+    )
     chunk_bytes: int = _setting(
         256 * KIB,
         "EXPORTER_CHUNK_BYTES",

@@ -17,6 +17,7 @@ from exporter.access.keys import ApiKey
 from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
+from exporter.catalog.shaping import shaped_export
 from exporter.db.connections import Pool, PoolLedger, create_pool, probe_database, session_settings
 from exporter.db.describe import describe_catalog
 from exporter.db.snapshot import SessionLimits, open_copy, open_rows
@@ -113,6 +114,7 @@ class ExportService:
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
+            limit_max=s.limit_max,
         )
 
     def session_limits(
@@ -180,7 +182,7 @@ class ExportService:
         ``max_rows``/``max_bytes`` raises ``ExportCapExceeded`` before the chunk that crosses
         the cap is written.
         """
-        export = request.export
+        export, values = shaped_export(request.export, request.shape, request.values)
         caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
         # Built only where one is used: CSV from COPY needs none.
         new_encoder = partial(
@@ -194,7 +196,7 @@ class ExportService:
             async with open_copy(
                 self.pool,
                 export,
-                request.values,
+                values,
                 select=plan.select,
                 options=plan.options,
                 limits=self.session_limits(export, whole_statement=True),
@@ -220,7 +222,7 @@ class ExportService:
         async with open_rows(
             self.pool,
             export,
-            request.values,
+            values,
             fetch_rows=request.fetch_rows,
             first_fetch_rows=self.settings.first_fetch_rows,
             limits=self.session_limits(export),
