@@ -409,6 +409,16 @@ class Settings:
         _parse_optional_int,
         check=_positive_or_unset,
     )
+    watermark_secret: str | None = _setting(
+        None,
+        "EXPORTER_WATERMARK_SECRET",
+        "Key that signs incremental pulls' Exporter-Watermark tokens (at least 32 characters). "
+        "Unset: random per process, so tokens stop working when the service restarts and are "
+        "refused by other replicas: set it.",
+        _parse_optional_str,
+        check=_long_enough_secret,
+        secret=True,
+    )
     session_secret: str | None = _setting(
         None,
         "EXPORTER_SESSION_SECRET",

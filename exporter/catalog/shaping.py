@@ -299,7 +299,9 @@ def render_shape(export: ExportDefinition, shape: Shape, first_position: int) ->
         target = f"e.{quote_identifier(condition.column.name)}"
         param_type = filter_type(condition.column)
         assert param_type is not None
-        if condition.op == "is":
+        if condition.op == "never":  # an incremental pull with nothing to send yet
+            text("FALSE")
+        elif condition.op == "is":
             text(f"{target} IS {condition.values[0].upper()}")
         elif condition.op == "in":
             text(f"{target} IN (")
