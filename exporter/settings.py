@@ -170,6 +170,13 @@ class Settings:
         _parse_int,
         check=_positive,
     )
+    limit_max: int = _setting(
+        1_000_000,
+        "EXPORTER_LIMIT_MAX",
+        "Largest limit=N a request may ask for (a larger one is refused with 422).",
+        _parse_int,
+        check=_positive,
+    )
     chunk_bytes: int = _setting(
         256 * KIB,
         "EXPORTER_CHUNK_BYTES",
@@ -401,6 +408,16 @@ class Settings:
         "EXPORTER_POOL_MAX_SIZE.",
         _parse_optional_int,
         check=_positive_or_unset,
+    )
+    watermark_secret: str | None = _setting(
+        None,
+        "EXPORTER_WATERMARK_SECRET",
+        "Key that signs incremental pulls' Exporter-Watermark tokens (at least 32 characters). "
+        "Unset: random per process, so tokens stop working when the service restarts and are "
+        "refused by other replicas: set it.",
+        _parse_optional_str,
+        check=_long_enough_secret,
+        secret=True,
     )
     session_secret: str | None = _setting(
         None,

@@ -9,6 +9,7 @@ from typing import Any
 
 from exporter.api.auth import OPEN_PATHS
 from exporter.catalog.definitions import ExportDefinition, ParamSpec
+from exporter.catalog.filters import operators_for
 from exporter.catalog.params import COMPRESS_CHOICES
 from exporter.encoders import FORMATS
 
@@ -94,6 +95,7 @@ def document_export(export: ExportDefinition) -> dict[str, Any]:
             "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
         },
     ]
+    parameters += _document_shaping(export)
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
     return {
         "description": f"{export.description}\n\nColumns: {columns}",
@@ -134,3 +136,66 @@ def _document_parameter(param: ParamSpec) -> dict[str, Any]:
         "description": description,
         "schema": schema,
     }
+
+
+def _document_shaping(export: ExportDefinition) -> list[dict[str, Any]]:
+    """select, one where.<column> per filterable column, order, limit and (with a watermark)
+    after: see docs/bi.md."""
+    if not export.shaping:
+        return []
+    names = ", ".join(c.name for c in export.columns)
+    documented: list[dict[str, Any]] = [
+        {
+            "name": "select",
+            "in": "query",
+            "required": False,
+            "description": f"Result columns to return, in this order, comma-separated: {names}.",
+            "schema": {"type": "string"},
+        }
+    ]
+    for column in export.filterable_columns:
+        operators = operators_for(column)
+        documented.append(
+            {
+                "name": f"where.{column.name}",
+                "in": "query",
+                "required": False,
+                "description": f"Filter on {column.name} ({column.sql_type}): "
+                f"[not.]<op>.<value> with op among {', '.join(operators)}; in.(a,b,...) with "
+                '"quoted" items for values holding commas; is.null'
+                + (", is.true, is.false" if column.pg_type == "bool" else "")
+                + ". Repeat the parameter to AND several conditions.",
+                "schema": {"type": "array", "items": {"type": "string"}},
+                "style": "form",
+                "explode": True,
+            }
+        )
+    documented += [
+        {
+            "name": "order",
+            "in": "query",
+            "required": False,
+            "description": "Sort by result columns: column[.asc|.desc][.nullsfirst|.nullslast], "
+            "comma-separated.",
+            "schema": {"type": "string"},
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "required": False,
+            "description": "At most this many rows (bounded by EXPORTER_LIMIT_MAX).",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ]
+    if export.watermark is not None:
+        documented.append(
+            {
+                "name": "after",
+                "in": "query",
+                "required": False,
+                "description": f"The Exporter-Watermark token of the previous pull: only rows "
+                f"with a greater {export.watermark} (see the guarantee in docs/bi.md).",
+                "schema": {"type": "string"},
+            }
+        )
+    return documented

@@ -30,6 +30,7 @@ from exporter.errors import Cause, ExporterError
 from exporter.export.pipeline import StreamStats
 from exporter.export.pumps import Pump
 from exporter.export.service import ExportService
+from exporter.export.watermarks import WATERMARK_HEADER
 from exporter.observability.logs import REQUEST_ID
 from exporter.observability.metrics import ExportMeter, ExportMetrics
 from exporter.observability.outcomes import (
@@ -140,7 +141,7 @@ class ExportResponse(Response):
                 "status": 200,
                 "headers": [
                     (key.lower().encode(), value.encode())
-                    for key, value in self.export_headers.items()
+                    for key, value in self._response_headers().items()
                 ],
             }
         )
@@ -189,6 +190,12 @@ class ExportResponse(Response):
             # the chunked body unterminated: the client sees a truncated transfer.
             self.outcome, self.cause = Outcome.FAILED, failure_cause(exc)
             self.failure = exc
+
+    def _response_headers(self) -> dict[str, str]:
+        """The export's headers, with an incremental export's watermark token (known now)."""
+        if self.stats.watermark is None:
+            return self.export_headers
+        return {**self.export_headers, WATERMARK_HEADER: self.stats.watermark}
 
     async def _cancel_on_disconnect(self, receive: Receive, scope: anyio.CancelScope) -> None:
         while True:

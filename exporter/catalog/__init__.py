@@ -4,6 +4,8 @@
 - ``placeholders``: ``:name`` placeholders in an export's SQL, turned into bind parameters.
 - ``param_types``: the parameter types an export may declare, each with its parser and bounds.
 - ``params``: a request's values checked and bound against an export's parameters.
+- ``filters``: which columns a ``where.`` condition may use, with which operators.
+- ``shaping``: select/where/order/limit checked against the columns, and the wrapped query.
 """
 
-__all__ = ["definitions", "param_types", "params", "placeholders"]
+__all__ = ["definitions", "filters", "param_types", "params", "placeholders", "shaping"]

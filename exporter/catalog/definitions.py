@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from exporter.catalog.filters import filterable_columns
 from exporter.catalog.param_types import PARAM_TYPES, ParamType, lookup_param_type
 from exporter.catalog.placeholders import SqlSyntaxError, find_placeholders, line_of
 from exporter.columns import Column
@@ -22,6 +23,9 @@ from exporter.units import parse_duration_s, parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.
 RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes", "compress"})
+#: Names that shape a request (``exporter.catalog.shaping``), and ``where.<column>``: reserved too.
+SHAPING_PARAM_NAMES = frozenset({"select", "order", "limit", "after"})
+WHERE_PREFIX = "where."
 
 _EXPORT_NAME = re.compile(r"\w[\w-]*")
 _PARAM_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -31,7 +35,11 @@ _PARAM_DECLARATION = re.compile(r"(?P<name>\S+)\s+(?P<type>[^=]+?)\s*(?:=\s?(?P<
 _SENSITIVE_FLAG = re.compile(r"\s+sensitive\Z", re.IGNORECASE)
 #: What a sensitive value, or its default, shows wherever the value itself must not appear.
 REDACTED = "[redacted]"
-_KNOWN_DIRECTIVES = ("param", "statement_timeout", "max_rows", "max_bytes")
+_KNOWN_DIRECTIVES = (
+    "param", "statement_timeout", "max_rows", "max_bytes", "shaping", "filterable", "watermark",
+)  # fmt: skip
+#: Result column types a ``-- watermark:`` may have: they only grow for new rows, and compare.
+WATERMARK_TYPES = ("int2", "int4", "int8", "numeric", "date", "timestamp", "timestamptz")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,10 +92,52 @@ class ExportDefinition:
     #: goes past one is aborted, never cut short silently. None: no cap.
     max_rows: int | None = None
     max_bytes: int | None = None
+    #: ``-- shaping: off`` turns select/where/order/limit off for this export.
+    shaping: bool = True
+    #: ``-- filterable: a, b``: the only columns ``where.`` may use; None: every one it can.
+    filterable: tuple[str, ...] | None = None
+    #: ``-- watermark: <column>``: the result column incremental pulls (``after=``) follow.
+    watermark: str | None = None
+    #: Header lines of the directives checked against the columns once they are described.
+    directive_lines: tuple[tuple[str, int], ...] = ()
     columns: tuple[Column, ...] = field(default=())
 
     def with_columns(self, columns: Sequence[Column]) -> ExportDefinition:
+        """This export with its described columns; ``CatalogError`` if a directive names a
+        column it does not have (or a watermark of a type that cannot be one)."""
+        by_name = {c.name: c for c in columns}
+        lines = dict(self.directive_lines)
+        for name in self.filterable or ():
+            if name not in by_name:
+                raise CatalogError(
+                    self.path, lines.get("filterable"),
+                    f"filterable: {name!r} is not a result column; columns: {', '.join(by_name)}",
+                )  # fmt: skip
+        if self.watermark is not None:
+            column = by_name.get(self.watermark)
+            if column is None:
+                raise CatalogError(
+                    self.path, lines.get("watermark"),
+                    f"watermark: {self.watermark!r} is not a result column; "
+                    f"columns: {', '.join(by_name)}",
+                )  # fmt: skip
+            if column.is_array or column.pg_type not in WATERMARK_TYPES:
+                raise CatalogError(
+                    self.path, lines.get("watermark"),
+                    f"watermark: column {column.name!r} is {column.sql_type}; expected one of "
+                    "bigint, integer, smallint, numeric, date, timestamp, timestamptz",
+                )  # fmt: skip
         return replace(self, columns=tuple(columns))
+
+    @property
+    def filterable_columns(self) -> tuple[Column, ...]:
+        """The columns ``where.`` conditions may use."""
+        return filterable_columns(self.columns, shaping=self.shaping, allowed=self.filterable)
+
+    @property
+    def watermark_column(self) -> Column | None:
+        """The described ``-- watermark:`` column, if the export declares one."""
+        return next((c for c in self.columns if c.name == self.watermark), None)
 
     def file_line(self, sql_offset: int) -> int:
         """The file line of a character offset into ``sql``."""
@@ -102,6 +152,9 @@ class ExportDefinition:
             "columns": [c.describe() for c in self.columns],
             "max_rows": self.max_rows,
             "max_bytes": self.max_bytes,
+            "shaping": self.shaping,
+            "filterable": [c.name for c in self.filterable_columns],
+            "watermark": self.watermark,
         }
 
 
@@ -155,6 +208,8 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
     params: dict[str, ParamSpec] = {}
     statement_timeout_s: float | None = None
     caps: dict[str, int] = {}
+    shaping: dict[str, Any] = {}
+    directive_lines: list[tuple[str, int]] = []
     body_start = len(lines)
     for index, line in enumerate(lines):
         stripped = line.strip()
@@ -183,10 +238,22 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
                 raise CatalogError(path, index + 1, f"{cap} declared twice")
             caps[cap] = _parse_cap(cap, directive.group(2), path, index + 1)
             continue
+        if directive and directive.group(1) in ("shaping", "filterable", "watermark"):
+            word = directive.group(1)
+            if word in shaping:
+                raise CatalogError(path, index + 1, f"{word} declared twice")
+            shaping[word] = _parse_shaping_directive(word, directive.group(2), path, index + 1)
+            directive_lines.append((word, index + 1))
+            continue
         if directive:
             _reject_misspelt_directive(directive.group(1), path, index + 1)
         if comment:
             description.append(comment)
+    if shaping.get("shaping") is False and ("filterable" in shaping or "watermark" in shaping):
+        raise CatalogError(
+            path, dict(directive_lines)["shaping"],
+            "shaping: off leaves nothing for filterable or watermark (both wrap the query)",
+        )  # fmt: skip
     body_line = body_start + 1
     body = "".join(lines[body_start:]).rstrip()
     sql, null_sql, copy_sql = _rewrite_placeholders(
@@ -206,7 +273,27 @@ def parse_export(name: str, text: str, path: Path) -> ExportDefinition:
         statement_timeout_s=statement_timeout_s,
         max_rows=caps.get("max_rows"),
         max_bytes=caps.get("max_bytes"),
+        shaping=shaping.get("shaping", True),
+        filterable=shaping.get("filterable"),
+        watermark=shaping.get("watermark"),
+        directive_lines=tuple(directive_lines),
     )
+
+
+def _parse_shaping_directive(word: str, text: str, path: Path, line: int) -> Any:
+    text = text.strip()
+    if word == "shaping":
+        if text.lower() not in ("on", "off"):
+            raise CatalogError(path, line, f"shaping: expected on or off, got {text!r}")
+        return text.lower() == "on"
+    if word == "filterable":
+        names = tuple(name.strip() for name in text.split(",") if name.strip())
+        if not names:
+            raise CatalogError(path, line, "filterable: expected column names, comma-separated")
+        return names
+    if not text:
+        raise CatalogError(path, line, "watermark: expected a result column's name")
+    return text
 
 
 def _parse_cap(cap: str, text: str, path: Path, line: int) -> int:
@@ -227,9 +314,12 @@ def _parse_param(declaration: str, path: Path, line: int) -> ParamSpec:
             path, line, "expected '-- param: <name> <type> [sensitive] [= <default>]'"
         )
     name = match.group("name")
+    if name.startswith(WHERE_PREFIX):
+        raise CatalogError(path, line, f"parameter name {name!r} is reserved by the service "
+                                       f"({WHERE_PREFIX}<column> filters the result)")  # fmt: skip
     if not _PARAM_NAME.fullmatch(name):
         raise CatalogError(path, line, f"parameter name {name!r} is not an identifier")
-    if name in RESERVED_PARAM_NAMES:
+    if name in RESERVED_PARAM_NAMES or name in SHAPING_PARAM_NAMES:
         raise CatalogError(path, line, f"parameter name {name!r} is reserved by the service")
     type_name, sensitive = _SENSITIVE_FLAG.subn("", match.group("type"))
     param_type = lookup_param_type(type_name)

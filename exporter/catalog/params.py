@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from exporter.catalog.definitions import REDACTED, RESERVED_PARAM_NAMES, ExportDefinition
+from exporter.catalog.shaping import Shape, is_shaping_name, parse_shape
+from exporter.columns import Column
 from exporter.errors import InvalidParameter
 
 #: Longest parameter value a log line shows; longer ones are cut (a request may carry megabytes).
@@ -25,6 +27,8 @@ class Bounds:
     chunk_bytes_default: int
     chunk_bytes_max: int
     chunk_bytes_min: int = 1024
+    #: Largest ``limit=`` a request may ask for (EXPORTER_LIMIT_MAX).
+    limit_max: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +47,15 @@ class ExportRequest:
     format_name: str | None
     #: One of COMPRESS_CHOICES.
     compress: str = "auto"
+    #: select/where/order/limit, checked against the export's columns (``catalog.shaping``).
+    shape: Shape = field(default_factory=Shape)
+    #: ``after=``: the watermark token of the previous pull, not yet verified.
+    after: str | None = None
+
+    @property
+    def columns(self) -> tuple[Column, ...]:
+        """The columns the output has: the selected ones, else the export's."""
+        return self.shape.select if self.shape.select is not None else self.export.columns
 
     def loggable_values(self) -> dict[str, str]:
         """``named_values`` fit for a log line: sensitive values redacted, long ones cut."""
@@ -66,6 +79,9 @@ def _loggable(export: ExportDefinition, items: Iterable[tuple[str, str]]) -> dic
     for name, value in items:
         if name in RESERVED_PARAM_NAMES:
             continue
+        if is_shaping_name(name):
+            logged[name] = _cut(value)  # the export's columns, not its (maybe secret) params
+            continue
         logged[name] = _cut(value) if name in shown else REDACTED
     return logged
 
@@ -74,7 +90,11 @@ def secret_values(export: ExportDefinition, items: Iterable[tuple[str, str]]) ->
     """The non-empty values a log line redacts (see ``loggable_params``), to scrub from error
     text too: PostgreSQL quotes a value it cannot cast in its message."""
     shown = {p.name for p in export.params if not p.sensitive}
-    return [v for n, v in items if v and n not in shown and n not in RESERVED_PARAM_NAMES]
+    return [
+        v
+        for n, v in items
+        if v and n not in shown and n not in RESERVED_PARAM_NAMES and not is_shaping_name(n)
+    ]
 
 
 def scrub_secrets(text: str, secrets: Iterable[str]) -> str:
@@ -94,8 +114,15 @@ def bind_request(
 ) -> ExportRequest:
     """Validate raw ``(name, value)`` items against ``export``; raise ``InvalidParameter``."""
     raw: dict[str, str] = {}
+    shaping: list[tuple[str, str]] = []
     declared = {p.name for p in export.params}
     for name, value in items:
+        if is_shaping_name(name):
+            # Several conditions may filter one column; anything else comes once.
+            if not name.startswith("where.") and any(n == name for n, _ in shaping):
+                raise InvalidParameter(name, "given more than once")
+            shaping.append((name, value))
+            continue
         if name in raw:
             raise InvalidParameter(name, "given more than once")
         if name not in declared and name not in RESERVED_PARAM_NAMES:
@@ -136,6 +163,8 @@ def bind_request(
         ),
         format_name=raw.get("format"),
         compress=_choice(raw, "compress", COMPRESS_CHOICES),
+        shape=parse_shape(export, shaping, limit_max=bounds.limit_max),
+        after=next((value for name, value in shaping if name == "after"), None),
     )
 
 
@@ -162,6 +191,10 @@ def _bounded(raw: dict[str, str], name: str, default: int, low: int, high: int) 
 
 def _unknown_reason(export: ExportDefinition, name: str) -> str:
     accepted: Sequence[str] = [p.name for p in export.params] + sorted(RESERVED_PARAM_NAMES)
+    if export.shaping:
+        accepted = [*accepted, "select", "where.<column>", "order", "limit"]
+    if export.watermark is not None:
+        accepted = [*accepted, "after"]
     return f"unknown parameter for export {export.name!r}; accepted: {', '.join(accepted)}"
 
 

@@ -60,6 +60,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="compress the output (default: from a .gz/.zst suffix, else none)",
     )  # fmt: skip
     parser.add_argument("--fetch-rows", type=int, help="rows per cursor round trip")
+    parser.add_argument(
+        "--after", metavar="TOKEN",
+        help="incremental pull: only rows after this Exporter-Watermark token",
+    )  # fmt: skip
+    parser.add_argument(
+        "--state", metavar="FILE", type=Path,
+        help="incremental pull: read the token from FILE (if it exists) and, once the output "
+        "is complete, write the new one to it atomically",
+    )  # fmt: skip
 
 
 def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
@@ -82,7 +91,21 @@ def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
     items.append(("format", _choose_format(args)))
     if args.fetch_rows is not None:
         items.append(("fetch_rows", str(args.fetch_rows)))
+    after = args.after
+    if after is None and args.state is not None and args.state.exists():
+        after = args.state.read_text(encoding="utf-8").strip() or None
+    if after is not None:
+        items.append(("after", after))
     return items
+
+
+def _save_state(path: Path, token: str | None) -> None:
+    """Write the token next to ``path`` and rename it over: never a half-written state."""
+    if token is None:
+        return
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(token + "\n", encoding="utf-8")
+    temporary.replace(path)
 
 
 def _choose_format(args: argparse.Namespace) -> str:
@@ -166,6 +189,8 @@ async def _export(
             )  # fmt: skip
         finally:
             reporter.cancel()
+        if args.state is not None:
+            _save_state(args.state, stats.watermark)
         progress.done(
             f"exporter: {args.name}: {stats.rows:,} rows, {human_bytes(size_bytes)} {detail} "
             f"in {progress.elapsed_s:.1f} s ({stats.rows / max(progress.elapsed_s, 1e-9):,.0f} "

@@ -6,6 +6,7 @@
   parsed into columns).
 - ``gather``: when enough COPY pieces are gathered (I/O-free).
 - ``pipeline``: batches of rows encoded into chunks, with the counts and caps that watch them.
+- ``watermarks``: incremental pulls: the signed token and the bound each pull may send.
 """
 
-__all__ = ["gather", "pipeline", "plans", "pumps", "service"]
+__all__ = ["gather", "pipeline", "plans", "pumps", "service", "watermarks"]

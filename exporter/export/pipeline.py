@@ -19,6 +19,8 @@ class StreamStats:
     rows: int = 0
     bytes: int = 0
     complete: bool = False
+    #: An incremental export's Exporter-Watermark token, set before the first byte.
+    watermark: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

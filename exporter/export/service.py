@@ -6,6 +6,7 @@ Knows nothing of HTTP; the API and the CLI both drive exports through it.
 from __future__ import annotations
 
 import asyncio
+import secrets
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -17,9 +18,11 @@ from exporter.access.keys import ApiKey
 from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
+from exporter.catalog.shaping import Shape, shaped_export
 from exporter.db.connections import Pool, PoolLedger, create_pool, probe_database, session_settings
 from exporter.db.describe import describe_catalog
 from exporter.db.snapshot import SessionLimits, open_copy, open_rows
+from exporter.db.watermarks import read_horizon
 from exporter.encoders import Format, TextColumnsEncoder
 from exporter.encoders.copy_text import TextColumns
 from exporter.encoders.memory import choose_memory_pool
@@ -27,6 +30,13 @@ from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
 from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches
 from exporter.export.plans import copy_plan
 from exporter.export.pumps import Pump, pump_chunks, pump_copy, pump_copy_columns
+from exporter.export.watermarks import (
+    Watermark,
+    next_watermark,
+    read_token,
+    row_conditions,
+    write_token,
+)
 from exporter.settings import Settings
 
 #: PostgreSQL's idle-in-transaction timeout is a backstop that fires only if the service itself
@@ -47,6 +57,8 @@ class ExportService:
     replica_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
     key_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
     pool_ledger: PoolLedger = field(default_factory=PoolLedger)
+    #: Signs watermark tokens: EXPORTER_WATERMARK_SECRET, else random for this process.
+    watermark_key: bytes = field(default_factory=lambda: secrets.token_bytes(32))
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
@@ -68,12 +80,15 @@ class ExportService:
         except BaseException:
             await pool.close()
             raise
-        return cls(
+        service = cls(
             settings=settings,
             pool=pool,
             catalog=Catalog(described),
             encode_limiter=anyio.CapacityLimiter(settings.encode_threads),
         )
+        if settings.watermark_secret:
+            service.watermark_key = settings.watermark_secret.encode()
+        return service
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Close the pool; connections not back within ``timeout_s`` are terminated."""
@@ -113,6 +128,7 @@ class ExportService:
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
+            limit_max=s.limit_max,
         )
 
     def session_limits(
@@ -160,8 +176,38 @@ class ExportService:
         return replica_slot if key_slot is None else Slot.joined(replica_slot, key_slot)
 
     def bind(self, export_name: str, items: Iterable[tuple[str, str]]) -> ExportRequest:
-        """Look up ``export_name`` and validate the request items against it."""
-        return bind_request(self.catalog.get_export(export_name), items, self.bounds)
+        """Look up ``export_name`` and validate the request items against it (an ``after=``
+        token too: a forged or foreign one is refused here, before anything runs)."""
+        request = bind_request(self.catalog.get_export(export_name), items, self.bounds)
+        if request.after is not None:
+            read_token(request.after, request.export, self.watermark_key)
+        return request
+
+    async def incremental_shape(self, request: ExportRequest) -> tuple[Shape, str | None]:
+        """The request's shape with an incremental pull's bounds, and the pull's token.
+
+        An export without a watermark: the request's shape as it is, and no token.
+        """
+        export, column = request.export, request.export.watermark_column
+        if column is None:
+            return request.shape, None
+        previous = (
+            Watermark(export.name, None)
+            if request.after is None
+            else read_token(request.after, export, self.watermark_key)
+        )
+        horizon = await read_horizon(
+            self.pool,
+            export,
+            request.values,
+            candidate_taken_at=None if previous.candidate is None else previous.candidate.taken_at,
+            own_application_name=self.settings.application_name,
+            acquire_timeout_s=self.settings.pool_acquire_timeout_s,
+            ledger=self.pool_ledger,
+        )
+        bound = next_watermark(column, previous, horizon)
+        shape = request.shape.with_conditions(*row_conditions(column, previous, bound))
+        return shape, write_token(bound, self.watermark_key)
 
     @asynccontextmanager
     async def open_stream(
@@ -180,7 +226,8 @@ class ExportService:
         ``max_rows``/``max_bytes`` raises ``ExportCapExceeded`` before the chunk that crosses
         the cap is written.
         """
-        export = request.export
+        shape, stats.watermark = await self.incremental_shape(request)
+        export, values = shaped_export(request.export, shape, request.values)
         caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
         # Built only where one is used: CSV from COPY needs none.
         new_encoder = partial(
@@ -194,7 +241,7 @@ class ExportService:
             async with open_copy(
                 self.pool,
                 export,
-                request.values,
+                values,
                 select=plan.select,
                 options=plan.options,
                 limits=self.session_limits(export, whole_statement=True),
@@ -220,7 +267,7 @@ class ExportService:
         async with open_rows(
             self.pool,
             export,
-            request.values,
+            values,
             fetch_rows=request.fetch_rows,
             first_fetch_rows=self.settings.first_fetch_rows,
             limits=self.session_limits(export),
