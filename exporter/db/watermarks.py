@@ -72,10 +72,12 @@ async def read_horizon(
     conn = await acquire(pool, acquire_timeout_s, ledger)
     try:
         with translate_errors(export.name, Phase.OPENING):
-            maximum, taken_at = await conn.fetchrow(
+            taken = await conn.fetchrow(
                 f"SELECT max({target})::text, clock_timestamp()::text FROM (\n{export.sql}) AS e",
                 *values,
             )
+            assert taken is not None  # an aggregate without GROUP BY returns one row
+            maximum, taken_at = taken
             row = await conn.fetchrow(
                 "SELECT o IS NULL OR o >= $2::text::timestamptz,"
                 f" o IS NULL OR o >= $3::text::timestamptz FROM ({_OLDEST_OPEN}) AS a",
@@ -85,6 +87,7 @@ async def read_horizon(
             )
     finally:
         await release_connection(pool, conn, ledger=ledger)
+    assert row is not None  # a one-row subquery
     settled, candidate_settled = row
     return Horizon(
         maximum=maximum,

@@ -144,7 +144,7 @@ def test_over_http_422_names_the_parameter(live_server: LiveServer) -> None:
 _HOSTILE = st.text(
     alphabet=st.one_of(
         st.sampled_from(list("\"'\\,%_()\n\t .NULL{}$")),
-        st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
+        st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"),
     ),
     max_size=12,
 )
