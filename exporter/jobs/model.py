@@ -116,6 +116,9 @@ class Job:
     file_bytes: int | None
     file_sha256: str | None
     expires_at: datetime | None
+    #: The Exporter-Watermark token the job ended with (a watermark export's, once succeeded):
+    #: the next incremental pull passes it as ``after``.
+    watermark: str | None = None
 
     def describe(self, hidden_params: Collection[str] = ()) -> dict[str, Any]:
         """The job as the API shows it; values of ``hidden_params`` (sensitive) redacted."""
@@ -147,6 +150,7 @@ class Job:
             "attempts": self.attempts,
             "max_attempts": self.max_attempts,
             "error": self.error,
+            "watermark": self.watermark,
             "created_at": _iso(self.created_at),
             "started_at": _iso(self.started_at),
             "finished_at": _iso(self.finished_at),

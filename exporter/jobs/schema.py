@@ -49,6 +49,12 @@ MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX jobs_recent ON {schema}.jobs (owner, created_at DESC);
         """,
     ),
+    (
+        2,
+        # The Exporter-Watermark token a job of a watermark export ended with: the next
+        # incremental pull (a job, a stream or the CLI) starts after it.
+        "ALTER TABLE {schema}.jobs ADD COLUMN watermark text;",
+    ),
 )
 
 #: Any constant works; it only has to be the same for every replica.

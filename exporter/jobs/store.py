@@ -20,7 +20,7 @@ from exporter.jobs.schema import migrate
 _STATE_COLUMNS = """
     id, export, params, format, compression, owner, state, attempts, max_attempts,
     cancel_requested, rows, bytes, error, created_at, started_at, finished_at,
-    file_name, file_path, file_status, file_bytes, file_sha256, expires_at
+    file_name, file_path, file_status, file_bytes, file_sha256, expires_at, watermark
 """
 
 
@@ -178,6 +178,7 @@ class JobStore:
         file_bytes: int,
         file_sha256: str,
         ttl_s: float,
+        watermark: str | None = None,
     ) -> bool:
         """Record the published file; False if the job is no longer this worker's to finish
         (lease lost, or cancelled at the last moment)."""
@@ -186,11 +187,12 @@ class JobStore:
             UPDATE {self.table} SET
                 state = 'succeeded', finished_at = now(), worker = NULL, lease_expires_at = NULL,
                 rows = $3, bytes = $4, file_bytes = $4, file_sha256 = $5, file_path = $7,
-                file_status = 'available', expires_at = now() + make_interval(secs => $6)
+                file_status = 'available', expires_at = now() + make_interval(secs => $6),
+                watermark = $8
             WHERE id = $1 AND worker = $2 AND state = 'running' AND NOT cancel_requested
             RETURNING true
             """,
-            job_id, worker, rows, file_bytes, file_sha256, ttl_s, file_path,
+            job_id, worker, rows, file_bytes, file_sha256, ttl_s, file_path, watermark,
         )  # fmt: skip
         return bool(done)
 
@@ -317,4 +319,5 @@ def _job(record: Any) -> Job:
         file_bytes=record["file_bytes"],
         file_sha256=record["file_sha256"],
         expires_at=record["expires_at"],
+        watermark=record["watermark"],
     )

@@ -152,7 +152,7 @@ class JobWorker:
         elapsed_s = time.monotonic() - started_s
         if result is not None:
             self._starved_since_s.pop(job.id, None)
-            await self._record_success(job, result, elapsed_s)
+            await self._record_success(job, result, elapsed_s, progress.stats.watermark)
         elif stop_reason == ["cancelled"]:
             await self._end(job, JobState.CANCELLED, "cancelled on request", progress)
         else:
@@ -200,7 +200,9 @@ class JobWorker:
                 return
             last_renewed_s = time.monotonic()
 
-    async def _record_success(self, job: Job, result: FileResult, elapsed_s: float) -> None:
+    async def _record_success(
+        self, job: Job, result: FileResult, elapsed_s: float, watermark: str | None
+    ) -> None:
         try:
             recorded = await self.store.succeed(
                 job.id,
@@ -210,6 +212,7 @@ class JobWorker:
                 file_bytes=result.size_bytes,
                 file_sha256=result.sha256,
                 ttl_s=self.file_ttl_s,
+                watermark=watermark,
             )
         except DRIVER_ERRORS as exc:
             # Unrecorded, the file would never be served; the lease lapses and a worker

@@ -505,3 +505,28 @@ def test_sensitive_values_are_never_shown_or_logged(
     log = jobs_server.log()
     for text in (listed, json.dumps(done), log):
         assert secret not in text and bad_code not in text
+
+
+def test_a_job_of_a_watermark_export_records_the_token_the_next_pull_starts_after(
+    client: httpx.Client,
+) -> None:
+    first = wait_for(client, submit(client, export="orders_incremental", format="csv")["id"],
+                     finished)  # fmt: skip
+    assert first["state"] == "succeeded" and first["rows"] > 0
+    token = first["watermark"]
+    assert token
+    # Nothing was inserted since: a stream after the job's token sends only the header...
+    streamed = client.get("/exports/orders_incremental", params={"format": "csv", "after": token})
+    assert streamed.status_code == 200, streamed.text
+    assert streamed.text.splitlines() == ["id,created_at,status,amount"]
+    assert streamed.headers["exporter-watermark"]
+    # ...and so does a job, which records its own token in turn.
+    second = wait_for(
+        client,
+        submit(client, export="orders_incremental", format="csv", params={"after": token})["id"],
+        finished,
+    )
+    assert second["state"] == "succeeded" and second["rows"] == 0 and second["watermark"]
+    # An export without a watermark has no token.
+    plain = wait_for(client, submit(client, export="numbers", format="csv")["id"], finished)
+    assert plain["state"] == "succeeded" and plain["watermark"] is None
