@@ -97,16 +97,25 @@ def document_export(export: ExportDefinition) -> dict[str, Any]:
     ]
     parameters += _document_shaping(export)
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
+    ok: dict[str, Any] = {
+        "description": "The export, streamed (chunked); with Content-Encoding when "
+        "compressed (see compress), and always Vary: Accept-Encoding.",
+        "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for f in FORMATS.values()},
+    }  # fmt: skip
+    if export.watermark is not None:
+        ok["headers"] = {
+            "Exporter-Watermark": {
+                "description": "The token the next incremental pull passes as after= (rows "
+                f"with a greater {export.watermark}); known before the first byte.",
+                "schema": {"type": "string"},
+            }
+        }
     return {
         "description": f"{export.description}\n\nColumns: {columns}",
         "parameters": parameters,
         "responses": {
-            "200": {
-                "description": "The export, streamed (chunked); with Content-Encoding when "
-                "compressed (see compress), and always Vary: Accept-Encoding.",
-                "content": {f.media_type: {"schema": {"type": "string", "format": "binary"}}
-                            for f in FORMATS.values()},
-            },
+            "200": ok,
             "403": {"description": "The API key may not use this export (problem+json)"},
             "404": {"description": "Unknown export (problem+json)"},
             "406": {"description": "Unsupported format, or an Accept-Encoding that refuses "

@@ -201,3 +201,26 @@ async def test_hostile_values_in_every_operator(
     else:
         rows = await conn.fetch(query, *bound)
         assert [r["c_text"] for r in ndjson_rows(ours)] == [r["c_text"] for r in rows]
+
+
+def test_over_http_a_watermark_export_answers_its_token_and_documents_it(
+    live_server: LiveServer,
+) -> None:
+    with httpx.Client(base_url=live_server.base_url, timeout=60) as http:
+        first = http.get("/exports/orders_incremental", params={"format": "csv"})
+        assert first.status_code == 200
+        token = first.headers["exporter-watermark"]
+        rows = len(first.text.splitlines()) - 1
+        assert rows > 0
+        nothing_new = http.get(
+            "/exports/orders_incremental", params={"format": "csv", "after": token}
+        )
+        assert nothing_new.text.splitlines() == ["id,created_at,status,amount"]
+        forged = http.get("/exports/orders_incremental", params={"after": token[:-4] + "AAAA"})
+        assert forged.status_code == 422 and "after" in forged.text
+        assert "exporter-watermark" not in http.get("/exports/numbers").headers
+        document = http.get("/openapi.json").json()
+        ok = document["paths"]["/exports/orders_incremental"]["get"]["responses"]["200"]
+        assert "Exporter-Watermark" in ok["headers"]
+        plain = document["paths"]["/exports/numbers"]["get"]["responses"]["200"]
+        assert "headers" not in plain
