@@ -26,8 +26,12 @@ from exporter.encoders.copy_text import may_hold_escapes, unescape
 from exporter.errors import EncodingFailed
 
 _MICROS_PER_DAY = 86_400_000_000
-_DATE32_MAX, _DATE32_MIN = 2**31 - 1, -(2**31)
-_TIMESTAMP_MAX, _TIMESTAMP_MIN = 2**63 - 1, -(2**63)
+#: ``±infinity`` as DuckDB stores them: the type's largest value and its negation (not the
+#: type's smallest value, which DuckDB reads as an ordinary date 5.9 million years BC).
+_DATE32_MAX = 2**31 - 1
+_DATE32_MIN = -_DATE32_MAX
+_TIMESTAMP_MAX = 2**63 - 1
+_TIMESTAMP_MIN = -_TIMESTAMP_MAX
 _STAMP = re.compile(
     r"(?P<y>[0-9]+)-(?P<m>[0-9]{2})-(?P<d>[0-9]{2})"
     r"(?: (?P<H>[0-9]{2}):(?P<M>[0-9]{2}):(?P<S>[0-9]{2})(?:\.(?P<f>[0-9]{1,6}))?)?"
