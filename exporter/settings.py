@@ -98,6 +98,19 @@ def _long_enough_secret(value: str | None) -> str | None:
     return None if value is None or len(value) >= 32 else "must be at least 32 characters"
 
 
+_ORIGIN = re.compile(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?|https?://\[[0-9a-f:]+\](:[0-9]{1,5})?")
+
+
+def _exact_origins(values: tuple[str, ...]) -> str | None:
+    inexact = [value for value in values if not _ORIGIN.fullmatch(value)]
+    if inexact:
+        return (
+            f"expected exact origins like https://bi.example.com (scheme, host, port; no path, "
+            f"no wildcard), not {', '.join(inexact)}"
+        )
+    return None
+
+
 def _plain_identifier(value: str) -> str | None:
     valid = _IDENTIFIER.fullmatch(value)
     return None if valid else "must be a plain lower-case SQL identifier"
@@ -418,6 +431,15 @@ class Settings:
         _parse_optional_str,
         check=_long_enough_secret,
         secret=True,
+    )
+    cors_origins: tuple[str, ...] = _setting(
+        (),
+        "EXPORTER_CORS_ORIGINS",
+        "Browser origins (https://host[:port], comma-separated) whose pages may call the API "
+        "from JavaScript (CORS); none: off. Exact origins only, no wildcard; requests still "
+        "need their API key.",
+        _parse_names,
+        check=_exact_origins,
     )
     session_secret: str | None = _setting(
         None,

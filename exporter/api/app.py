@@ -11,6 +11,7 @@ from typing import Any
 import anyio
 from fastapi import FastAPI
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 
 import exporter
 from exporter.access.keys import Authenticator, load_authenticator
@@ -34,6 +35,12 @@ from exporter.observability.metrics import ExportMetrics
 from exporter.settings import Settings
 
 log = logging.getLogger("exporter")
+
+#: Response headers a cross-origin script may read (CORS), beyond the safelisted ones.
+CORS_EXPOSED_HEADERS = [
+    "Content-Disposition", "Content-Encoding", "Exporter-Watermark", "X-Request-ID",
+    "X-Content-SHA256", "Retry-After", "Location", "ETag", "Accept-Ranges", "Content-Range",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +174,20 @@ def create_app(
     # Added last, so outermost among the app's middleware: every answer carries the id, the
     # refusals of middleware added before it included.
     app.add_middleware(RequestIdMiddleware)
+    if settings.cors_origins:
+        # Outermost: a preflight carries no API key and must be answered before authentication.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "HEAD", "POST", "DELETE"],
+            allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID", "Range"],
+            # What a script may read of an answer besides the safelisted headers.
+            expose_headers=CORS_EXPOSED_HEADERS,
+            # Keys travel in headers a script sets, never in cookies: no credentialed requests
+            # (the pages' session cookie is SameSite=Strict and stays on the service's origin).
+            allow_credentials=False,
+            max_age=600,
+        )
     return app
 
 
