@@ -35,7 +35,8 @@ from exporter.settings import Settings
 
 #: Output suffixes that choose the format or compression when the options do not.
 _FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
-                     ".arrow": "arrow", ".arrows": "arrow", ".parquet": "parquet"}  # fmt: skip
+                     ".arrow": "arrow", ".arrows": "arrow", ".parquet": "parquet",
+                     ".xlsx": "xlsx"}  # fmt: skip
 _COMPRESSION_BY_SUFFIX = {codec.file_suffix: name for name, codec in CODECS.items()}
 
 

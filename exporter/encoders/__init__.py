@@ -33,6 +33,7 @@ __all__ = [
     "ndjson",
     "parquet",
     "supported_media_types",
+    "xlsx",
 ]
 
 
@@ -74,6 +75,8 @@ FORMATS: dict[str, Format] = {
         Format("parquet", "application/vnd.apache.parquet", "parquet",
                "exporter.encoders.parquet",
                ("application/x-parquet",)),
+        Format("xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+               "xlsx", "exporter.encoders.xlsx"),
     )
 }  # fmt: skip
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -24,7 +25,15 @@ from hypothesis import strategies as st
 
 from exporter.columns import Column, ValueKind
 from exporter.encoders import FORMATS, Format
-from tests.support.readers import read_arrow, read_csv, read_ndjson, read_parquet, same
+from exporter.encoders.csv import array_literal
+from tests.support.readers import (
+    read_arrow,
+    read_csv,
+    read_ndjson,
+    read_parquet,
+    read_xlsx,
+    same,
+)
 
 
 def _same_value(value: Any) -> Any:
@@ -344,7 +353,54 @@ READ_BACK: dict[str, tuple[Callable[[bytes], tuple[list[str] | None, list[list[A
     "ndjson": (_from_ndjson, "json"),
     "arrow": (lambda data: _from_table(read_arrow(data)), "arrow"),
     "parquet": (lambda data: _from_table(read_parquet(data)), "arrow"),
+    "xlsx": (read_xlsx, "xlsx"),
 }
+
+_XLSX_NUMBERS = frozenset({
+    ValueKind.INT16, ValueKind.INT32, ValueKind.INT64, ValueKind.FLOAT32, ValueKind.FLOAT64,
+    ValueKind.NUMERIC,
+})  # fmt: skip
+_XLSX_STAMP = re.compile(
+    r"(\d{4})-(\d\d)-(\d\d)(?: (\d\d):(\d\d):(\d\d)(?:\.(\d{1,6}))?)?(?:[+-][\d:]+)?"
+)
+
+
+def _xlsx_expected(pg_type: PgType, value: Any) -> Any:
+    """What a spreadsheet cell holds for a value (see encoders/xlsx.py): numbers that fit 15
+    significant digits, booleans, dates Excel can show (the wall-clock time), else the text."""
+    text = pg_type.text(value)
+    column = pg_type.column
+    if column.is_array:
+        return array_literal(text)
+    if column.kind in _XLSX_NUMBERS:
+        digits = text.lstrip("-").split("e")[0].replace(".", "").lstrip("0")
+        finite = text not in ("NaN", "Infinity", "-Infinity")
+        return float(text) if finite and len(digits or "0") <= 15 else text
+    if column.kind is ValueKind.BOOL:
+        return text == "t"
+    if column.kind in (ValueKind.DATE, ValueKind.TIMESTAMP, ValueKind.TIMESTAMPTZ):
+        match = _XLSX_STAMP.fullmatch(text)
+        if match is None:
+            return text  # infinity, BC, a year past 9999
+        y, m, d, hh, mm, ss, frac = match.groups()
+        day = date(int(y), int(m), int(d))
+        if day < date(1900, 3, 1):
+            return text
+        if column.kind is ValueKind.DATE:
+            return day
+        micros = int((frac or "0").ljust(6, "0"))
+        return datetime(day.year, day.month, day.day, int(hh or 0), int(mm or 0),
+                        int(ss or 0), micros)  # fmt: skip
+    return text
+
+
+def _xlsx_same(have: Any, want: Any) -> bool:
+    """A spreadsheet's date-time is a double: equal within a millisecond (Excel shows ms)."""
+    if isinstance(want, datetime) and isinstance(have, datetime):
+        return abs(have - want) <= timedelta(milliseconds=1)
+    if isinstance(want, datetime) and isinstance(have, date):
+        return want == datetime(have.year, have.month, have.day)
+    return same(have, want)
 
 
 def _expected(pg_type: PgType, reading: str, value: Any) -> Any:
@@ -352,6 +408,8 @@ def _expected(pg_type: PgType, reading: str, value: Any) -> Any:
         return None
     if reading == "csv":
         return (pg_type.csv or pg_type.text)(value)
+    if reading == "xlsx":
+        return _xlsx_expected(pg_type, value)
     convert: Callable[[Any], Any] = getattr(pg_type, reading)
     return convert(value)
 
@@ -378,7 +436,9 @@ def test_every_format_reads_back_every_value(fmt: Format, table: Table) -> None:
         mismatches = [
             (text[index], want, have[index])
             for text, value, have in zip(rows, table.values, got, strict=True)
-            if not same(have[index], want := _expected(pg_type, reading, value[index]))
+            if not (_xlsx_same if reading == "xlsx" else same)(
+                have[index], want := _expected(pg_type, reading, value[index])
+            )
         ]
         assert not mismatches, (
             f"{fmt.name}, column {pg_type.column.sql_type} (row text, expected, got): {mismatches}"

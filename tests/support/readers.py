@@ -78,3 +78,40 @@ def same(a: Any, b: Any) -> bool:
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
         return True
     return bool(a == b)
+
+
+def read_xlsx(data: bytes) -> tuple[list[str], list[list[Any]]]:
+    """Every sheet of a workbook, header rows dropped after the first: (column names, rows).
+
+    Two readers: python-calamine gives the values (it undoes OOXML's ``_xHHHH_`` escapes, as
+    Excel does; openpyxl does not), openpyxl tells an empty cell (NULL) from an empty string.
+    """
+    import io
+
+    import openpyxl
+    import python_calamine
+
+    workbook = python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data))
+    present = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    names: list[str] = []
+    rows: list[list[Any]] = []
+    for index, sheet_name in enumerate(workbook.sheet_names):
+        values = workbook.get_sheet_by_index(index).to_python(skip_empty_area=False)
+        header, *body = values
+        names = [str(name) for name in header]
+        # openpyxl's rows are the truth for which cells exist; calamine drops trailing
+        # empty rows and cells.
+        for number, cell_row in enumerate(
+            list(present[sheet_name].iter_rows(values_only=True))[1:]
+        ):
+            value_row = body[number] if number < len(body) else []
+            rows.append(
+                [
+                    None if cell is None else (value_row[column] if column < len(value_row) else "")
+                    for column, cell in enumerate(
+                        list(cell_row) + [None] * (len(names) - len(cell_row))
+                    )
+                ]
+            )
+    present.close()
+    return names, rows
