@@ -70,4 +70,4 @@ def test_compression_lists() -> None:
     assert Settings.from_env({"EXPORTER_COMPRESSION": ""}).compression == ()
     defaults = {env: default for env, default, _ in describe_settings()}
     assert defaults["EXPORTER_COMPRESSION"] == "zstd,br,gzip"
-    assert defaults["EXPORTER_COMPRESS_FORMATS"] == "csv,ndjson"
+    assert defaults["EXPORTER_COMPRESS_FORMATS"] == "csv,ndjson,json"

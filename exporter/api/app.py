@@ -143,7 +143,7 @@ def create_app(
         title="exporter",
         version=exporter.__version__,
         description=(
-            "Streams PostgreSQL query results as NDJSON, CSV, Arrow and Parquet. "
+            "Streams PostgreSQL query results as NDJSON, JSON, CSV, Arrow and Parquet. "
             "Each export is a named SQL file with typed parameters."
         ),
         docs_url=None,  # served offline by mount_offline_docs

@@ -29,6 +29,7 @@ __all__ = [
     "csv",
     "format_for_media_type",
     "get_format",
+    "json",
     "memory",
     "ndjson",
     "parquet",
@@ -65,8 +66,9 @@ FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("ndjson", "application/x-ndjson", "ndjson", "exporter.encoders.ndjson",
-               ("application/jsonl", "application/x-jsonlines", "application/json"),
+               ("application/jsonl", "application/x-jsonlines"),
                content_type_params="; charset=utf-8"),
+        Format("json", "application/json", "json", "exporter.encoders.json"),
         Format("csv", "text/csv", "csv", "exporter.encoders.csv",
                content_type_params="; charset=utf-8; header=present"),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows",

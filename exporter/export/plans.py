@@ -45,6 +45,7 @@ COPY_PLANS: dict[str, CopyPlan] = {
     "arrow": CopyPlan("{query}", {"format": "text"}, parse_columns=True),
     "parquet": CopyPlan("{query}", {"format": "text"}, parse_columns=True),
     "ndjson": CopyPlan("{query}", {"format": "text"}, parse_columns=True),
+    "json": CopyPlan("{query}", {"format": "text"}, parse_columns=True),
 }
 
 

@@ -29,6 +29,9 @@ OFFERED = ("zstd", "br", "gzip")
         (None, "Application/VND.Apache.Arrow.Stream", "arrow"),
         (None, "application/x-parquet", "parquet"),
         (None, "text/csv;q=0, application/x-ndjson", "ndjson"),
+        (None, "application/json", "json"),  # response.json() gets one document, an array
+        (None, "application/json, application/x-ndjson;q=0.9", "json"),
+        (None, "application/jsonl", "ndjson"),
         ("arrow", "text/csv", "arrow"),  # format= wins
     ],
 )

@@ -28,11 +28,12 @@ def run_export(
 
 
 @pytest.mark.parametrize(
-    ("output_name", "extra", "decode"),
+    ("output_name", "extra", "fmt", "decode"),
     [
-        ("numbers.csv", [], lambda b: b),
-        ("numbers.csv.gz", [], gzip.decompress),  # format and compression from the suffix
-        ("out.bin", ["--format", "csv", "--compression", "gzip"], gzip.decompress),
+        ("numbers.csv", [], "csv", lambda b: b),
+        ("numbers.csv.gz", [], "csv", gzip.decompress),  # format and compression from the suffix
+        ("out.bin", ["--format", "csv", "--compression", "gzip"], "csv", gzip.decompress),
+        ("numbers.json", [], "json", lambda b: b),
     ],
 )
 async def test_writes_exactly_the_streamed_bytes(
@@ -42,6 +43,7 @@ async def test_writes_exactly_the_streamed_bytes(
     tmp_path: Path,
     output_name: str,
     extra: list[str],
+    fmt: str,
     decode: object,
 ) -> None:
     target = tmp_path / output_name
@@ -50,7 +52,7 @@ async def test_writes_exactly_the_streamed_bytes(
         database_url=database_url, sql_dir=catalog_dir,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    expected = await export_bytes(service, "numbers", "csv", [("rows", "3000")])
+    expected = await export_bytes(service, "numbers", fmt, [("rows", "3000")])
     assert decode(target.read_bytes()) == expected  # type: ignore[operator]
     summary = result.stderr.decode()
     assert summary.count("\n") == 1  # not a terminal: one summary line, no progress redraws

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import time
@@ -42,6 +43,8 @@ def test_catalog_lists_exports_with_parameters_and_columns(http: httpx.Client) -
         ("?format=csv", None, "text/csv", "csv"),
         ("?format=arrow", None, "application/vnd.apache.arrow.stream", "arrows"),
         ("?format=parquet", None, "application/vnd.apache.parquet", "parquet"),
+        ("?format=json", None, "application/json", "json"),
+        ("", "application/json", "application/json", "json"),
         ("", "text/csv", "text/csv", "csv"),
         ("", ARROW, ARROW, "arrows"),
         ("", "application/vnd.apache.parquet;q=0.9, text/csv;q=0.5", PARQUET, "parquet"),
@@ -148,8 +151,8 @@ def test_first_bytes_arrive_before_a_slow_query_finishes(http: httpx.Client) -> 
 
 @pytest.mark.parametrize(
     ("fmt", "path"),
-    [(fmt, "cursor") for fmt in ("csv", "ndjson", "arrow", "parquet")]
-    + [(fmt, "copy") for fmt in ("csv", "arrow", "parquet")],
+    [(fmt, "cursor") for fmt in ("csv", "ndjson", "json", "arrow", "parquet")]
+    + [(fmt, "copy") for fmt in ("csv", "json", "arrow", "parquet")],
 )
 def test_failure_after_first_byte_aborts_the_transfer(
     http: httpx.Client, fmt: str, path: str
@@ -171,6 +174,10 @@ def test_failure_after_first_byte_aborts_the_transfer(
     if fmt == "parquet":
         with pytest.raises(pa.ArrowInvalid):  # no footer: not a Parquet file
             pq.read_table(io.BytesIO(bytes(received)))
+    if fmt == "json":
+        assert received.startswith(b"[{")
+        with pytest.raises(json.JSONDecodeError):  # the array is never closed
+            json.loads(received)
 
 
 def test_curl_reports_a_truncated_transfer(live_server: LiveServer) -> None:

@@ -73,6 +73,16 @@ def read_ndjson(data: bytes) -> list[dict[str, Any]]:
     return [json.loads(line, parse_float=Decimal, parse_constant=_no_constants) for line in lines]
 
 
+def read_json(data: bytes) -> list[dict[str, Any]]:
+    """One JSON array of objects, read like ``read_ndjson`` (orjson must accept the document;
+    the values come from the json module, numbers exactly)."""
+    orjson.loads(data)
+    document = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+    assert isinstance(document, list), "a JSON array"
+    assert all(isinstance(item, dict) for item in document), "an array of objects"
+    return document
+
+
 def same(a: Any, b: Any) -> bool:
     """Equal, NaN equal to NaN."""
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
