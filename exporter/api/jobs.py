@@ -16,7 +16,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from exporter.api.auth import api_key_of, require_export_allowed
-from exporter.api.negotiation import content_disposition
+from exporter.api.negotiation import content_disposition, content_type
 from exporter.api.problems import response_for_error
 from exporter.api.state import runtime_of
 from exporter.compression import codec_named
@@ -154,7 +154,10 @@ async def download_job(job_id: str, request: Request) -> Response:
     except ExporterError as exc:
         return response_for_error(exc)
     output = FORMATS[job.spec.format]
-    media_type = _COMPRESSED_MEDIA_TYPES.get(job.spec.compression, output.content_type)
+    csv_header = job.spec.params.get("csv_header") != "false"
+    media_type = _COMPRESSED_MEDIA_TYPES.get(
+        job.spec.compression, content_type(output, csv_header=csv_header)
+    )
     return FileResponse(
         path,
         media_type=media_type,

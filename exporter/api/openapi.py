@@ -9,7 +9,7 @@ from typing import Any
 
 from exporter.api.auth import OPEN_PATHS
 from exporter.catalog.definitions import ExportDefinition, ParamSpec
-from exporter.catalog.params import COMPRESS_CHOICES
+from exporter.catalog.params import COMPRESS_CHOICES, CSV_DELIMITERS
 from exporter.encoders import FORMATS
 
 __all__ = ["declare_security", "document_export"]
@@ -32,6 +32,35 @@ _SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "format": "uuid"},
     "text": {"type": "string"},
 }
+
+
+def _csv_parameters() -> list[dict[str, Any]]:
+    """CSV's options (format=csv only; a 422 with any other format)."""
+    return [
+        {
+            "name": "csv_bom",
+            "in": "query",
+            "required": False,
+            "description": "csv only: a UTF-8 byte order mark first, so that Excel reads UTF-8.",
+            "schema": {"type": "boolean", "default": False},
+        },
+        {
+            "name": "csv_delimiter",
+            "in": "query",
+            "required": False,
+            "description": "csv only: the field delimiter, as COPY's DELIMITER (';' for Excel in "
+            "comma-decimal locales); a tab is %09 or tab.",
+            "schema": {"type": "string", "enum": list(CSV_DELIMITERS), "default": ","},
+        },
+        {
+            "name": "csv_header",
+            "in": "query",
+            "required": False,
+            "description": "csv only: false leaves out the header line (Content-Type then says "
+            "header=absent).",
+            "schema": {"type": "boolean", "default": True},
+        },
+    ]
 
 
 def declare_security(schema: dict[str, Any]) -> None:
@@ -93,6 +122,7 @@ def document_export(export: ExportDefinition) -> dict[str, Any]:
             "chunk: rows stream as they would uncompressed.",
             "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
         },
+        *_csv_parameters(),
     ]
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
     return {

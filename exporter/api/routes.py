@@ -13,7 +13,12 @@ from starlette.responses import Response
 
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
-from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.negotiation import (
+    choose_format,
+    content_disposition,
+    content_type,
+    download_filename,
+)
 from exporter.api.openapi import document_export
 from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
@@ -163,6 +168,7 @@ class ExportCall:
         require_export_allowed(self.request, self.export_name)
         export_request = self.service.bind(self.export_name, self.items)
         output = choose_format(export_request.format_name, self.request.headers.get("accept"))
+        export_request.check_format(output.name)
         choose_response_coding(
             self.request,
             wanted=export_request.compress == "always"
@@ -184,7 +190,7 @@ class ExportCall:
         """The response that runs the prepared export and streams it as a download."""
         filename = download_filename(self.export_name, output)
         headers = {
-            "Content-Type": output.content_type,
+            "Content-Type": content_type(output, csv_header=export_request.csv.header),
             "Content-Disposition": content_disposition(filename),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",

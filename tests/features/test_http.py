@@ -77,6 +77,11 @@ def test_format_by_parameter_or_accept(
         ("/exports/orders?fetch_rows=0", {}, 422, "parameter 'fetch_rows'"),
         ("/exports/orders?chunk_bytes=999999999999", {}, 422, "parameter 'chunk_bytes'"),
         ("/exports/echo?d=infinity&ts=99999-01-01", {}, 422, "parameter 'ts'"),
+        ("/exports/orders?format=csv&csv_delimiter=%3A", {}, 422, "parameter 'csv_delimiter'"),
+        ("/exports/orders?format=csv&csv_bom=yes", {}, 422, "parameter 'csv_bom'"),
+        ("/exports/orders?format=csv&csv_header=0", {}, 422, "parameter 'csv_header'"),
+        ("/exports/orders?csv_bom=true", {}, 422, "parameter 'csv_bom': applies to format=csv"),
+        ("/exports/orders?csv_header=false", {"Accept": PARQUET}, 422, "not to parquet"),
     ],
 )
 def test_bad_requests_are_problem_json(
@@ -89,6 +94,30 @@ def test_bad_requests_are_problem_json(
     assert body["status"] == status
     assert body["title"] and body["type"].startswith("urn:exporter:problem:")
     assert detail in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [("?format=csv&csv_bom=true&csv_delimiter=%3B", {}),
+     ("?csv_bom=true&csv_delimiter=%3B", {"Accept": "text/csv"})],
+)  # fmt: skip
+def test_csv_for_excel_has_a_bom_and_semicolons(
+    http: httpx.Client, query: str, headers: dict[str, str]
+) -> None:
+    response = http.get("/exports/orders" + query, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8; header=present"
+    assert response.content.startswith(b"\xef\xbb\xbfid;created_at;status;")
+    plain = http.get("/exports/orders?format=csv").content
+    assert plain.startswith(b"id,created_at,status,")
+    assert response.content.count(b"\n") == plain.count(b"\n")
+
+
+def test_csv_without_a_header_says_so(http: httpx.Client) -> None:
+    response = http.get("/exports/orders?format=csv&csv_header=false&csv_delimiter=tab")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8; header=absent"
+    first = http.get("/exports/orders?format=csv").content.split(b"\n")[1]
+    assert response.content.startswith(b"\t".join(first.split(b",")[:4]) + b"\t")  # no header
 
 
 def test_postgres_rejecting_a_value_at_bind_is_422(http: httpx.Client) -> None:

@@ -60,14 +60,23 @@ def _decompress(data: bytes, compression: str) -> bytes:
     return data
 
 
+#: CSV for Excel in a comma-decimal locale: a byte order mark, semicolons (no header: for once).
+EXCEL_CSV = {"csv_bom": True, "csv_delimiter": ";", "csv_header": False}
+
+
 @pytest.mark.parametrize(
-    ("fmt", "compression"),
-    [("csv", "none"), ("csv", "gzip"), ("ndjson", "zstd"), ("ndjson", "none")],
-)
+    ("fmt", "compression", "options"),
+    [("csv", "none", {}), ("csv", "gzip", {}), ("ndjson", "zstd", {}), ("ndjson", "none", {}),
+     ("csv", "gzip", EXCEL_CSV)],
+)  # fmt: skip
 def test_a_job_file_holds_exactly_what_the_stream_sends(
-    client: httpx.Client, jobs_server: LiveServer, fmt: str, compression: str
+    client: httpx.Client,
+    jobs_server: LiveServer,
+    fmt: str,
+    compression: str,
+    options: dict[str, Any],
 ) -> None:
-    params = {"rows": 20_000}
+    params = {"rows": 20_000, **options}
     job = submit(client, export="numbers", params=params, format=fmt, compression=compression)
     assert job["state"] == "queued" and job["file"] is None
     done = wait_for(client, job["id"], finished)
@@ -84,6 +93,7 @@ def test_a_job_file_holds_exactly_what_the_stream_sends(
     assert done["file"]["name"] in download.headers["content-disposition"]
     streamed = client.get("/exports/numbers", params={**params, "format": fmt}).content
     assert _decompress(body, compression) == streamed
+    assert streamed.startswith(b"\xef\xbb\xbf1;") == bool(options)  # the options held
     # Published atomically: only the final file is in the directory.
     assert [p.name for p in _jobs_dir(jobs_server).iterdir()] == [f"{job['id']}-1.{fmt}{suffix}"]
 
@@ -104,6 +114,13 @@ def test_a_parquet_job_reads_back(client: httpx.Client) -> None:
         ({"export": "numbers", "params": {"bogus": 1}}, 422, "invalid-parameter", "bogus"),
         ({"export": "numbers", "params": {"rows": [1]}}, 422, "invalid-parameter", "rows"),
         ({"export": "numbers", "format": "xlsx"}, 406, "unsupported-format", "xlsx"),
+        (
+            {"export": "numbers", "params": {"csv_delimiter": ":"}, "format": "csv"},
+            422,
+            "invalid-parameter",
+            "csv_delimiter",
+        ),
+        ({"export": "numbers", "params": {"csv_bom": True}}, 422, "invalid-parameter", "csv_bom"),
         ({"export": "numbers", "compression": "rar"}, 422, "invalid-parameter", "compression"),
         ({"export": "numbers", "colour": "red"}, 422, "invalid-parameter", "colour"),
         ({"params": {}}, 422, "invalid-parameter", "export"),
