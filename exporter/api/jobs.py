@@ -17,6 +17,7 @@ from starlette.websockets import WebSocketDisconnect
 
 from exporter.api.auth import api_key_of, require_export_allowed
 from exporter.api.negotiation import content_disposition, content_type
+from exporter.api.openapi import binary_content, json_body
 from exporter.api.problems import response_for_error
 from exporter.api.state import runtime_of
 from exporter.compression import codec_named
@@ -30,7 +31,11 @@ from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
 #: Media types of compressed job files (they are files, not a Content-Encoding).
-_COMPRESSED_MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
+_COMPRESSED_MEDIA_TYPES = {
+    "gzip": "application/gzip",
+    "zstd": "application/zstd",
+    "br": "application/x-brotli",
+}
 #: An SSE comment this often keeps proxies from closing a quiet stream.
 SSE_KEEPALIVE_S = 15.0
 LIST_LIMIT_DEFAULT = 50
@@ -238,63 +243,77 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
 def build_jobs_router() -> APIRouter:
     """The ``/jobs`` routes (built by the app, not at import: no work happens on import)."""
     router = APIRouter(tags=["jobs"])
+    problem = "(problem+json)"
     router.add_api_route(
         "/jobs",
         submit_job,
         methods=["POST"],
         status_code=202,
         summary="Submit an export job",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["export"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "export": {"type": "string"},
-                                "params": {"type": "object"},
-                                "format": {"type": "string", "enum": list(FORMATS)},
-                                "compression": {"type": "string", "enum": ["none", "gzip", "zstd"]},
-                            },
-                        }
-                    }
-                },
-            }
-        },
+        openapi_extra={"requestBody": {"required": True, "content": json_body("JobSubmission")}},
         responses={
-            202: {"description": "Queued; Location names the job"},
-            403: {"description": "The API key may not use this export (problem+json)"},
-            404: {"description": "Unknown export (problem+json)"},
-            406: {"description": "Unsupported format (problem+json)"},
-            422: {"description": "Invalid body or parameter (problem+json)"},
+            202: {"description": "Queued; Location names the job", "content": json_body("Job")},
+            403: {"description": f"The API key may not use this export {problem}"},
+            404: {"description": f"Unknown export {problem}"},
+            406: {"description": f"Unsupported format {problem}"},
+            422: {"description": f"Invalid body or parameter {problem}"},
         },
     )
-    router.add_api_route("/jobs", list_jobs, methods=["GET"], summary="Recent jobs, newest first")
     router.add_api_route(
-        "/jobs/{job_id}", get_job, methods=["GET"], summary="A job's state, progress and file"
+        "/jobs",
+        list_jobs,
+        methods=["GET"],
+        summary="Recent jobs, newest first",
+        response_class=Response,
+        responses={200: {"description": "The jobs", "content": json_body("JobList")}},
+    )
+    router.add_api_route(
+        "/jobs/{job_id}",
+        get_job,
+        methods=["GET"],
+        summary="A job's state, progress and file",
+        response_class=Response,
+        responses={
+            200: {"description": "The job", "content": json_body("Job")},
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
     router.add_api_route(
         "/jobs/{job_id}",
         delete_job,
         methods=["DELETE"],
         summary="Cancel a queued or running job, or delete a finished job's file",
-        responses={202: {"description": "A running job was asked to stop"}},
+        response_class=Response,
+        responses={
+            200: {"description": "Cancelled, or its file deleted", "content": json_body("Job")},
+            202: {"description": "A running job was asked to stop", "content": json_body("Job")},
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
+    media_types = [f.content_type for f in FORMATS.values()] + list(
+        _COMPRESSED_MEDIA_TYPES.values()
+    )
+    download_responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "The file", "content": binary_content(media_types)},
+        206: {"description": "The requested byte range", "content": binary_content(media_types)},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        404: {"description": f"Unknown job {problem}"},
+        409: {"description": f"The job has not produced a file {problem}"},
+        410: {"description": f"The file expired or was deleted {problem}"},
+        416: {"description": "Range not satisfiable"},
+    }
     router.add_api_route(
         "/jobs/{job_id}/download",
         download_job,
-        methods=["GET", "HEAD"],
+        methods=["GET"],
         summary="Download a finished job's file (Range requests resume a broken download)",
         response_class=Response,
-        responses={
-            206: {"description": "The requested byte range"},
-            409: {"description": "The job has not produced a file (problem+json)"},
-            410: {"description": "The file expired or was deleted (problem+json)"},
-            416: {"description": "Range not satisfiable"},
-        },
+        responses=download_responses,
+    )
+    # HEAD: the same answer without a body; not an operation of its own (one per path and
+    # method keeps operationIds unique, and a generated "download" must not send HEAD).
+    router.add_api_route(
+        "/jobs/{job_id}/download", download_job, methods=["HEAD"], include_in_schema=False
     )
     router.add_api_route(
         "/jobs/{job_id}/events",
@@ -302,7 +321,13 @@ def build_jobs_router() -> APIRouter:
         methods=["GET"],
         summary="Follow a job as Server-Sent Events (also a WebSocket at the same path)",
         response_class=Response,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses={
+            200: {
+                "description": "Events until the job ends",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
     router.add_api_websocket_route("/jobs/{job_id}/events", job_events_websocket)
     return router

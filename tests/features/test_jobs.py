@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pyarrow.parquet as pq
 import pytest
@@ -57,7 +58,19 @@ def _decompress(data: bytes, compression: str) -> bytes:
         return gzip.decompress(data)
     if compression == "zstd":
         return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    if compression == "br":
+        decompressed: bytes = brotli.decompress(data)
+        return decompressed
     return data
+
+
+#: A compressed job file is served as what it is, a compressed file.
+MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd", "br": "application/x-brotli"}
+
+
+def fmt_media_type(fmt: str) -> str:
+    return {"csv": "text/csv; charset=utf-8; header=present",
+            "ndjson": "application/x-ndjson; charset=utf-8"}.get(fmt, "")  # fmt: skip
 
 
 #: CSV for Excel in a comma-decimal locale: a byte order mark, semicolons (no header: for once).
@@ -67,7 +80,7 @@ EXCEL_CSV = {"csv_bom": True, "csv_delimiter": ";", "csv_header": False}
 @pytest.mark.parametrize(
     ("fmt", "compression", "options"),
     [("csv", "none", {}), ("csv", "gzip", {}), ("ndjson", "zstd", {}), ("ndjson", "none", {}),
-     ("csv", "gzip", EXCEL_CSV)],
+     ("csv", "gzip", EXCEL_CSV), ("json", "br", {})],
 )  # fmt: skip
 def test_a_job_file_holds_exactly_what_the_stream_sends(
     client: httpx.Client,
@@ -88,9 +101,10 @@ def test_a_job_file_holds_exactly_what_the_stream_sends(
     assert done["file"]["bytes"] == len(body) == int(download.headers["content-length"])
     assert done["file"]["sha256"] == hashlib.sha256(body).hexdigest()
     assert download.headers["etag"] == f'"{done["file"]["sha256"]}"'
-    suffix = {"none": "", "gzip": ".gz", "zstd": ".zst"}[compression]
+    suffix = {"none": "", "gzip": ".gz", "zstd": ".zst", "br": ".br"}[compression]
     assert done["file"]["name"].endswith(f".{fmt}{suffix}")
     assert done["file"]["name"] in download.headers["content-disposition"]
+    assert download.headers["content-type"] == MEDIA_TYPES.get(compression, fmt_media_type(fmt))
     streamed = client.get("/exports/numbers", params={**params, "format": fmt}).content
     assert _decompress(body, compression) == streamed
     assert streamed.startswith(b"\xef\xbb\xbf1;") == bool(options)  # the options held
