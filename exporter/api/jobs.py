@@ -225,7 +225,7 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
     try:
         job = await _find_job(websocket, job_id)
     except UnknownJob as exc:
-        await websocket.close(code=4404, reason=str(exc))
+        await _refuse_websocket(websocket, exc)
         return
     await websocket.accept()
     store: JobStore = runtime_of(websocket).job_store
@@ -238,6 +238,23 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
         await websocket.close(code=1000)
     except WebSocketDisconnect:
         return
+
+
+#: A close code of the application range (4000-4999) that reads as HTTP's 404.
+WEBSOCKET_UNKNOWN_JOB = 4404
+
+
+async def _refuse_websocket(websocket: WebSocket, exc: UnknownJob) -> None:
+    """Answer an unknown job as SSE does: a 404 with the problem+json body, before the
+    handshake. A server without the denial-response extension cannot send one (closing before
+    accepting would be a bare 403): the socket is accepted and closed with 4404 instead."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response_for_error(exc))
+        return
+    await websocket.accept()
+    # A close reason holds at most 123 bytes.
+    reason = str(exc).encode()[:123].decode(errors="ignore")
+    await websocket.close(code=WEBSOCKET_UNKNOWN_JOB, reason=reason)
 
 
 def build_jobs_router() -> APIRouter:

@@ -346,16 +346,21 @@ def test_websocket_watchers_follow_a_job(client: httpx.Client, jobs_server: Live
         assert messages[-1]["job"]["rows"] == 60
         assert any(m["event"] == "progress" for m in messages)
 
-    async def unknown() -> int | None:
-        bad = url.replace(job["id"], "6d1f0c1e-0000-4000-8000-000000000000")
-        try:
+    async def unknown(job_id: str) -> tuple[int, dict[str, Any]]:
+        bad = url.replace(job["id"], job_id)
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             async with websockets.connect(bad) as socket:
                 await socket.recv()
-        except websockets.exceptions.InvalidStatus as exc:
-            return exc.response.status_code
-        return None
+        response = refused.value.response
+        assert response.headers["content-type"] == "application/problem+json"
+        return response.status_code, json.loads(response.body or b"{}")
 
-    assert asyncio.run(unknown()) == 403  # closed before the handshake completed
+    # As SSE answers: 404 and the problem, not the bare 403 of a socket closed unaccepted.
+    for job_id in ("6d1f0c1e-0000-4000-8000-000000000000", "not-a-uuid"):
+        status, problem = asyncio.run(unknown(job_id))
+        sse = client.get(f"/jobs/{job_id}/events")
+        assert status == sse.status_code == 404
+        assert problem["type"] == sse.json()["type"] == "urn:exporter:problem:unknown-job"
 
 
 def test_list_is_newest_first_and_bounded(client: httpx.Client) -> None:
