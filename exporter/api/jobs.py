@@ -22,7 +22,14 @@ from exporter.api.problems import response_for_error
 from exporter.api.state import runtime_of
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
-from exporter.errors import ExporterError, InvalidParameter, JobFileGone, JobFilePending, UnknownJob
+from exporter.errors import (
+    ExporterError,
+    InvalidParameter,
+    JobFileGone,
+    JobFilePending,
+    UnknownJob,
+    UnknownJobFile,
+)
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
@@ -149,8 +156,20 @@ async def delete_job(job_id: str, request: Request) -> Response:
 
 
 async def download_job(job_id: str, request: Request) -> Response:
+    return await _download(job_id, None, request)
+
+
+async def download_job_file(job_id: str, filename: str, request: Request) -> Response:
+    """The file at a URL that ends with its name, so that readers (pandas, DuckDB, polars)
+    infer the format and the compression from it."""
+    return await _download(job_id, filename, request)
+
+
+async def _download(job_id: str, filename: str | None, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
+        if filename is not None and filename != job.file_name:
+            raise UnknownJobFile(str(job.id), f"its file is {job.file_name!r}, not {filename!r}")
         path = _downloadable_path(job, runtime_of(request).jobs_dir)
         try:
             stat = await anyio.to_thread.run_sync(os.stat, path)
@@ -158,6 +177,15 @@ async def download_job(job_id: str, request: Request) -> Response:
             raise JobFileGone(str(job.id), "the file is gone") from None
     except ExporterError as exc:
         return response_for_error(exc)
+    headers = {
+        # The checksum is the file's identity: stable across replicas (unlike mtime).
+        "ETag": f'"{job.file_sha256}"',
+        "Content-Disposition": content_disposition(job.file_name),
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "X-Content-SHA256": job.file_sha256 or "",
+    }
+    if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     output = FORMATS[job.spec.format]
     csv_header = job.spec.params.get("csv_header") != "false"
     media_type = _COMPRESSED_MEDIA_TYPES.get(
@@ -167,14 +195,16 @@ async def download_job(job_id: str, request: Request) -> Response:
         path,
         media_type=media_type,
         stat_result=stat,
-        headers={
-            # The checksum is the file's identity: stable across replicas (unlike mtime).
-            "ETag": f'"{job.file_sha256}"',
-            "Content-Disposition": content_disposition(job.file_name),
-            "Cache-Control": "private, max-age=0, must-revalidate",
-            "X-Content-SHA256": job.file_sha256 or "",
-        },
+        headers=headers,
     )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (or is ``*``); weak tags compare equal."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
@@ -327,11 +357,22 @@ def build_jobs_router() -> APIRouter:
         response_class=Response,
         responses=download_responses,
     )
+    router.add_api_route(
+        "/jobs/{job_id}/download/{filename}",
+        download_job_file,
+        methods=["GET"],
+        summary="Download a finished job's file at a URL ending with its name (the job's "
+        "file.url): readers infer the format and compression from it",
+        response_class=Response,
+        responses={**download_responses, 404: {"description": f"Unknown job or file {problem}"}},
+    )
     # HEAD: the same answer without a body; not an operation of its own (one per path and
     # method keeps operationIds unique, and a generated "download" must not send HEAD).
-    router.add_api_route(
-        "/jobs/{job_id}/download", download_job, methods=["HEAD"], include_in_schema=False
-    )
+    for path, endpoint in (
+        ("/jobs/{job_id}/download", download_job),
+        ("/jobs/{job_id}/download/{filename}", download_job_file),
+    ):
+        router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     router.add_api_route(
         "/jobs/{job_id}/events",
         job_events_sse,

@@ -209,6 +209,7 @@ def job_schemas() -> dict[str, dict[str, Any]]:
         "sha256": _nullable({"type": "string"}),
         "expires_at": _nullable(stamp),
         "download": link,
+        "url": {**link, "description": "The download at a URL ending with the file's name."},
     }
     job_properties: dict[str, Any] = {
         "id": {"type": "string", "format": "uuid"},

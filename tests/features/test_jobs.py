@@ -201,6 +201,36 @@ def test_range_requests_resume_a_download(client: httpx.Client, tmp_path: Path) 
     assert hashlib.sha256(target.read_bytes()).hexdigest() == done["file"]["sha256"]
 
 
+def test_the_file_url_ends_with_its_name(client: httpx.Client) -> None:
+    job = submit(client, export="numbers", params={"rows": 3000}, format="csv", compression="gzip")
+    done = wait_for(client, job["id"], finished)
+    file = done["file"]
+    assert file["name"].endswith(".csv.gz")
+    assert file["url"] == f"/jobs/{job['id']}/download/{file['name']}"
+    plain = client.get(file["download"])
+    named = client.get(file["url"])
+    assert named.status_code == 200 and named.content == plain.content
+    same = ("content-type", "content-length", "etag", "content-disposition", "accept-ranges")
+    assert [named.headers[h] for h in same] == [plain.headers[h] for h in same]
+    assert gzip.decompress(named.content).startswith(b"n,label,half\n")
+    ranged = client.get(file["url"], headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206 and ranged.content == plain.content[10:20]
+    head = client.head(file["url"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == plain.headers["content-length"]
+    etag = plain.headers["etag"]
+    for url in (file["url"], file["download"]):
+        unchanged = client.get(url, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        assert unchanged.headers["etag"] == etag
+        assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    wrong = client.get(f"/jobs/{job['id']}/download/numbers.parquet")
+    assert wrong.status_code == 404
+    assert wrong.json()["type"] == "urn:exporter:problem:unknown-job-file"
+    unknown = client.get(f"/jobs/6d1f0c1e-0000-4000-8000-000000000000/download/{file['name']}")
+    assert unknown.json()["type"] == "urn:exporter:problem:unknown-job"
+
+
 def test_downloading_an_unfinished_job_is_409(client: httpx.Client) -> None:
     job = submit(client, **SLOW)
     response = client.get(f"/jobs/{job['id']}/download")
