@@ -24,7 +24,8 @@ ExporterError                        code "internal-error"
 │   ├── UnknownJob
 │   └── JobFileUnavailable
 │       ├── JobFilePending           not written yet (or never will be)
-│       └── JobFileGone              expired or deleted
+│       ├── JobFileGone              expired or deleted
+│       └── UnknownJobFile           a download URL with another file name
 ├── RetryLater(retry_after_s)        not now: HTTP 429/503 with Retry-After, CLI exit 75, a job
 │   │                                goes back to the queue
 │   ├── DatabaseUnavailable          no connection could be had (server down or unreachable)
@@ -295,6 +296,13 @@ class JobFileGone(JobFileUnavailable):
 
     code = "job-file-gone"
     cause = Cause.JOB_FILE_GONE
+
+
+class UnknownJobFile(JobFileUnavailable):
+    """A download URL names a file the job does not have (``/download/{filename}``)."""
+
+    code = "unknown-job-file"
+    cause = Cause.UNKNOWN_JOB
 
 
 class DatabaseUnavailable(RetryLater):

@@ -236,7 +236,7 @@ class Settings:
         check=_distinct_names_from(CODECS),
     )
     compress_formats: tuple[str, ...] = _setting(
-        ("csv", "ndjson"),
+        ("csv", "ndjson", "json"),
         "EXPORTER_COMPRESS_FORMATS",
         "Formats compressed whenever the client accepts a coding; the others only when the "
         "request says compress=always.",

@@ -43,7 +43,7 @@ def test_reads_the_environment_with_units() -> None:
         ({"EXPORTER_LOG_FORMAT": "yaml"}, "log_format"),
         ({"EXPORTER_COMPRESSION": "gzip,deflate"}, "compression"),
         ({"EXPORTER_COMPRESSION": "gzip,gzip"}, "compression"),
-        ({"EXPORTER_COMPRESS_FORMATS": "csv,xlsx"}, "compress_formats"),
+        ({"EXPORTER_COMPRESS_FORMATS": "csv,xml"}, "compress_formats"),
         ({"EXPORTER_COMPRESS_MIN_BYTES": "-1"}, "compress_min_bytes"),
     ],
 )
@@ -70,4 +70,4 @@ def test_compression_lists() -> None:
     assert Settings.from_env({"EXPORTER_COMPRESSION": ""}).compression == ()
     defaults = {env: default for env, default, _ in describe_settings()}
     assert defaults["EXPORTER_COMPRESSION"] == "zstd,br,gzip"
-    assert defaults["EXPORTER_COMPRESS_FORMATS"] == "csv,ndjson"
+    assert defaults["EXPORTER_COMPRESS_FORMATS"] == "csv,ndjson,json"

@@ -20,7 +20,7 @@ from exporter.api.auth import AuthenticationMiddleware
 from exporter.api.content_coding import CompressionMiddleware
 from exporter.api.docs import mount_offline_docs
 from exporter.api.jobs import build_jobs_router
-from exporter.api.openapi import declare_security
+from exporter.api.openapi import declare_job_schemas, declare_security
 from exporter.api.rate_limit import RateLimitMiddleware
 from exporter.api.request_id import RequestIdMiddleware
 from exporter.api.routes import build_router
@@ -67,6 +67,7 @@ class ExporterApp(FastAPI):
 
     def openapi(self) -> dict[str, Any]:
         schema = super().openapi()
+        declare_job_schemas(schema)  # idempotent too
         if self.startup.authenticator.enabled:
             declare_security(schema)  # idempotent: the schema is cached and reused
         return schema
@@ -150,7 +151,7 @@ def create_app(
         title="exporter",
         version=exporter.__version__,
         description=(
-            "Streams PostgreSQL query results as NDJSON, CSV, Arrow and Parquet. "
+            "Streams PostgreSQL query results as NDJSON, JSON, CSV, Arrow and Parquet. "
             "Each export is a named SQL file with typed parameters."
         ),
         docs_url=None,  # served offline by mount_offline_docs

@@ -16,12 +16,20 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.websockets import WebSocketDisconnect
 
 from exporter.api.auth import api_key_of, require_export_allowed
-from exporter.api.negotiation import content_disposition
+from exporter.api.negotiation import content_disposition, content_type
+from exporter.api.openapi import binary_content, json_body
 from exporter.api.problems import response_for_error
 from exporter.api.state import runtime_of
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
-from exporter.errors import ExporterError, InvalidParameter, JobFileGone, JobFilePending, UnknownJob
+from exporter.errors import (
+    ExporterError,
+    InvalidParameter,
+    JobFileGone,
+    JobFilePending,
+    UnknownJob,
+    UnknownJobFile,
+)
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
@@ -30,7 +38,11 @@ from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
 #: Media types of compressed job files (they are files, not a Content-Encoding).
-_COMPRESSED_MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
+_COMPRESSED_MEDIA_TYPES = {
+    "gzip": "application/gzip",
+    "zstd": "application/zstd",
+    "br": "application/x-brotli",
+}
 #: An SSE comment this often keeps proxies from closing a quiet stream.
 SSE_KEEPALIVE_S = 15.0
 LIST_LIMIT_DEFAULT = 50
@@ -144,8 +156,20 @@ async def delete_job(job_id: str, request: Request) -> Response:
 
 
 async def download_job(job_id: str, request: Request) -> Response:
+    return await _download(job_id, None, request)
+
+
+async def download_job_file(job_id: str, filename: str, request: Request) -> Response:
+    """The file at a URL that ends with its name, so that readers (pandas, DuckDB, polars)
+    infer the format and the compression from it."""
+    return await _download(job_id, filename, request)
+
+
+async def _download(job_id: str, filename: str | None, request: Request) -> Response:
     try:
         job = await _find_job(request, job_id)
+        if filename is not None and filename != job.file_name:
+            raise UnknownJobFile(str(job.id), f"its file is {job.file_name!r}, not {filename!r}")
         path = _downloadable_path(job, runtime_of(request).jobs_dir)
         try:
             stat = await anyio.to_thread.run_sync(os.stat, path)
@@ -153,20 +177,34 @@ async def download_job(job_id: str, request: Request) -> Response:
             raise JobFileGone(str(job.id), "the file is gone") from None
     except ExporterError as exc:
         return response_for_error(exc)
+    headers = {
+        # The checksum is the file's identity: stable across replicas (unlike mtime).
+        "ETag": f'"{job.file_sha256}"',
+        "Content-Disposition": content_disposition(job.file_name),
+        "Cache-Control": "private, max-age=0, must-revalidate",
+        "X-Content-SHA256": job.file_sha256 or "",
+    }
+    if _matches(request.headers.get("if-none-match"), headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     output = FORMATS[job.spec.format]
-    media_type = _COMPRESSED_MEDIA_TYPES.get(job.spec.compression, output.content_type)
+    csv_header = job.spec.params.get("csv_header") != "false"
+    media_type = _COMPRESSED_MEDIA_TYPES.get(
+        job.spec.compression, content_type(output, csv_header=csv_header)
+    )
     return FileResponse(
         path,
         media_type=media_type,
         stat_result=stat,
-        headers={
-            # The checksum is the file's identity: stable across replicas (unlike mtime).
-            "ETag": f'"{job.file_sha256}"',
-            "Content-Disposition": content_disposition(job.file_name),
-            "Cache-Control": "private, max-age=0, must-revalidate",
-            "X-Content-SHA256": job.file_sha256 or "",
-        },
+        headers=headers,
     )
+
+
+def _matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether ``If-None-Match`` names ``etag`` (or is ``*``); weak tags compare equal."""
+    if if_none_match is None:
+        return False
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
@@ -217,7 +255,7 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
     try:
         job = await _find_job(websocket, job_id)
     except UnknownJob as exc:
-        await websocket.close(code=4404, reason=str(exc))
+        await _refuse_websocket(websocket, exc)
         return
     await websocket.accept()
     store: JobStore = runtime_of(websocket).job_store
@@ -232,74 +270,122 @@ async def job_events_websocket(websocket: WebSocket, job_id: str) -> None:
         return
 
 
+#: A close code of the application range (4000-4999) that reads as HTTP's 404.
+WEBSOCKET_UNKNOWN_JOB = 4404
+
+
+async def _refuse_websocket(websocket: WebSocket, exc: UnknownJob) -> None:
+    """Answer an unknown job as SSE does: a 404 with the problem+json body, before the
+    handshake. A server without the denial-response extension cannot send one (closing before
+    accepting would be a bare 403): the socket is accepted and closed with 4404 instead."""
+    if "websocket.http.response" in websocket.scope.get("extensions", {}):
+        await websocket.send_denial_response(response_for_error(exc))
+        return
+    await websocket.accept()
+    # A close reason holds at most 123 bytes.
+    reason = str(exc).encode()[:123].decode(errors="ignore")
+    await websocket.close(code=WEBSOCKET_UNKNOWN_JOB, reason=reason)
+
+
 def build_jobs_router() -> APIRouter:
     """The ``/jobs`` routes (built by the app, not at import: no work happens on import)."""
     router = APIRouter(tags=["jobs"])
+    problem = "(problem+json)"
     router.add_api_route(
         "/jobs",
         submit_job,
         methods=["POST"],
         status_code=202,
         summary="Submit an export job",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["export"],
-                            "additionalProperties": False,
-                            "properties": {
-                                "export": {"type": "string"},
-                                "params": {"type": "object"},
-                                "format": {"type": "string", "enum": list(FORMATS)},
-                                "compression": {"type": "string", "enum": ["none", "gzip", "zstd"]},
-                            },
-                        }
-                    }
-                },
-            }
-        },
+        openapi_extra={"requestBody": {"required": True, "content": json_body("JobSubmission")}},
         responses={
-            202: {"description": "Queued; Location names the job"},
-            403: {"description": "The API key may not use this export (problem+json)"},
-            404: {"description": "Unknown export (problem+json)"},
-            406: {"description": "Unsupported format (problem+json)"},
-            422: {"description": "Invalid body or parameter (problem+json)"},
+            202: {"description": "Queued; Location names the job", "content": json_body("Job")},
+            403: {"description": f"The API key may not use this export {problem}"},
+            404: {"description": f"Unknown export {problem}"},
+            406: {"description": f"Unsupported format {problem}"},
+            422: {"description": f"Invalid body or parameter {problem}"},
         },
     )
-    router.add_api_route("/jobs", list_jobs, methods=["GET"], summary="Recent jobs, newest first")
     router.add_api_route(
-        "/jobs/{job_id}", get_job, methods=["GET"], summary="A job's state, progress and file"
+        "/jobs",
+        list_jobs,
+        methods=["GET"],
+        summary="Recent jobs, newest first",
+        response_class=Response,
+        responses={200: {"description": "The jobs", "content": json_body("JobList")}},
+    )
+    router.add_api_route(
+        "/jobs/{job_id}",
+        get_job,
+        methods=["GET"],
+        summary="A job's state, progress and file",
+        response_class=Response,
+        responses={
+            200: {"description": "The job", "content": json_body("Job")},
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
     router.add_api_route(
         "/jobs/{job_id}",
         delete_job,
         methods=["DELETE"],
         summary="Cancel a queued or running job, or delete a finished job's file",
-        responses={202: {"description": "A running job was asked to stop"}},
+        response_class=Response,
+        responses={
+            200: {"description": "Cancelled, or its file deleted", "content": json_body("Job")},
+            202: {"description": "A running job was asked to stop", "content": json_body("Job")},
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
+    media_types = [f.content_type for f in FORMATS.values()] + list(
+        _COMPRESSED_MEDIA_TYPES.values()
+    )
+    download_responses: dict[int | str, dict[str, Any]] = {
+        200: {"description": "The file", "content": binary_content(media_types)},
+        206: {"description": "The requested byte range", "content": binary_content(media_types)},
+        304: {"description": "Not modified (If-None-Match matched the ETag)"},
+        404: {"description": f"Unknown job {problem}"},
+        409: {"description": f"The job has not produced a file {problem}"},
+        410: {"description": f"The file expired or was deleted {problem}"},
+        416: {"description": "Range not satisfiable"},
+    }
     router.add_api_route(
         "/jobs/{job_id}/download",
         download_job,
-        methods=["GET", "HEAD"],
+        methods=["GET"],
         summary="Download a finished job's file (Range requests resume a broken download)",
         response_class=Response,
-        responses={
-            206: {"description": "The requested byte range"},
-            409: {"description": "The job has not produced a file (problem+json)"},
-            410: {"description": "The file expired or was deleted (problem+json)"},
-            416: {"description": "Range not satisfiable"},
-        },
+        responses=download_responses,
     )
+    router.add_api_route(
+        "/jobs/{job_id}/download/{filename}",
+        download_job_file,
+        methods=["GET"],
+        summary="Download a finished job's file at a URL ending with its name (the job's "
+        "file.url): readers infer the format and compression from it",
+        response_class=Response,
+        responses={**download_responses, 404: {"description": f"Unknown job or file {problem}"}},
+    )
+    # HEAD: the same answer without a body; not an operation of its own (one per path and
+    # method keeps operationIds unique, and a generated "download" must not send HEAD).
+    for path, endpoint in (
+        ("/jobs/{job_id}/download", download_job),
+        ("/jobs/{job_id}/download/{filename}", download_job_file),
+    ):
+        router.add_api_route(path, endpoint, methods=["HEAD"], include_in_schema=False)
     router.add_api_route(
         "/jobs/{job_id}/events",
         job_events_sse,
         methods=["GET"],
         summary="Follow a job as Server-Sent Events (also a WebSocket at the same path)",
         response_class=Response,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses={
+            200: {
+                "description": "Events until the job ends",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            404: {"description": f"Unknown job {problem}"},
+        },
     )
     router.add_api_websocket_route("/jobs/{job_id}/events", job_events_websocket)
     return router

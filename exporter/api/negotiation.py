@@ -104,8 +104,16 @@ def _weighted_items(header: str) -> list[tuple[str, float]]:
     return items
 
 
+def content_type(output: Format, *, csv_header: bool = True) -> str:
+    """The ``Content-Type`` of ``output``; CSV says whether its header line is there (RFC
+    4180's ``header`` parameter)."""
+    if output.name == "csv" and not csv_header:
+        return output.content_type.replace("header=present", "header=absent")
+    return output.content_type
+
+
 def download_filename(export_name: str, output: Format, now: datetime | None = None) -> str:
-    """``orders-20261125T101500Z.csv``."""
+    """``orders-20261125T101500.123456Z.csv``."""
     return export_filename(export_name, output.extension, now)
 
 

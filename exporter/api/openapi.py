@@ -5,15 +5,25 @@ Routes only register routes; what ``/openapi.json`` says about them is shaped he
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from exporter.api.auth import OPEN_PATHS
 from exporter.catalog.definitions import ExportDefinition, ParamSpec
 from exporter.catalog.filters import operators_for
-from exporter.catalog.params import COMPRESS_CHOICES
+from exporter.catalog.params import COMPRESS_CHOICES, CSV_DELIMITERS
+from exporter.compression import COMPRESSION_NAMES
 from exporter.encoders import FORMATS
+from exporter.jobs.model import FileStatus, JobState
 
-__all__ = ["declare_security", "document_export"]
+__all__ = [
+    "binary_content",
+    "declare_job_schemas",
+    "declare_security",
+    "document_export",
+    "job_schemas",
+    "json_body",
+]
 
 #: JSON Schema of each parameter type; a type not listed is documented as a plain string.
 _SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
@@ -33,6 +43,35 @@ _SCHEMA_BY_PARAM_TYPE: dict[str, dict[str, Any]] = {
     "uuid": {"type": "string", "format": "uuid"},
     "text": {"type": "string"},
 }
+
+
+def _csv_parameters() -> list[dict[str, Any]]:
+    """CSV's options (format=csv only; a 422 with any other format)."""
+    return [
+        {
+            "name": "csv_bom",
+            "in": "query",
+            "required": False,
+            "description": "csv only: a UTF-8 byte order mark first, so that Excel reads UTF-8.",
+            "schema": {"type": "boolean", "default": False},
+        },
+        {
+            "name": "csv_delimiter",
+            "in": "query",
+            "required": False,
+            "description": "csv only: the field delimiter, as COPY's DELIMITER (';' for Excel in "
+            "comma-decimal locales); a tab is %09 or tab.",
+            "schema": {"type": "string", "enum": list(CSV_DELIMITERS), "default": ","},
+        },
+        {
+            "name": "csv_header",
+            "in": "query",
+            "required": False,
+            "description": "csv only: false leaves out the header line (Content-Type then says "
+            "header=absent).",
+            "schema": {"type": "boolean", "default": True},
+        },
+    ]
 
 
 def declare_security(schema: dict[str, Any]) -> None:
@@ -94,6 +133,7 @@ def document_export(export: ExportDefinition) -> dict[str, Any]:
             "chunk: rows stream as they would uncompressed.",
             "schema": {"type": "string", "enum": list(COMPRESS_CHOICES), "default": "auto"},
         },
+        *_csv_parameters(),
     ]
     parameters += _document_shaping(export)
     columns = ", ".join(f"{c.name} {c.sql_type}" for c in export.columns)
@@ -136,8 +176,8 @@ def _document_parameter(param: ParamSpec) -> dict[str, Any]:
         # Secrets: no default on show, and documentation UIs mask what is typed in.
         schema.setdefault("format", "password")
         description += " (sensitive: never logged)"
-    elif param.default is not None:
-        schema["default"] = param.default
+    elif param.default is not None and (default := _typed_default(schema, param.default)):
+        schema["default"] = default[0]
     return {
         "name": param.name,
         "in": "query",
@@ -208,3 +248,128 @@ def _document_shaping(export: ExportDefinition) -> list[dict[str, Any]]:
             }
         )
     return documented
+
+
+def _typed_default(schema: dict[str, Any], text: str) -> tuple[Any] | None:
+    """A default (text, as declared) as a value of its schema's JSON type; None when it has no
+    JSON form (a float's NaN or infinity)."""
+    kind = schema.get("type")
+    if kind == "integer":
+        return (int(text),)
+    if kind == "number":
+        value = float(text)
+        return (value,) if math.isfinite(value) else None
+    if kind == "boolean":
+        return (text == "true",)
+    return (text,)
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"anyOf": [schema, {"type": "null"}]}
+
+
+def job_schemas() -> dict[str, dict[str, Any]]:
+    """The job API's bodies as named schemas (``declare_job_schemas``): a generated client gets
+    typed classes instead of dictionaries. The routes build and check the bodies themselves."""
+    formats = {"type": "string", "enum": list(FORMATS)}
+    compressions = {"type": "string", "enum": list(COMPRESSION_NAMES)}
+    stamp = {"type": "string", "format": "date-time"}
+    link = {"type": "string", "format": "uri-reference"}
+    file_properties: dict[str, Any] = {
+        "status": {"type": "string", "enum": [s.value for s in FileStatus]},
+        "name": {"type": "string"},
+        "bytes": _nullable({"type": "integer"}),
+        "rows": {"type": "integer"},
+        "sha256": _nullable({"type": "string"}),
+        "expires_at": _nullable(stamp),
+        "download": link,
+        "url": {**link, "description": "The download at a URL ending with the file's name."},
+    }
+    job_properties: dict[str, Any] = {
+        "id": {"type": "string", "format": "uuid"},
+        "export": {"type": "string"},
+        "params": {
+            "type": "object",
+            "additionalProperties": {"type": "string"},
+            "description": "Parameter values as text; sensitive ones as [redacted].",
+        },
+        "format": formats,
+        "compression": compressions,
+        "state": {"type": "string", "enum": [s.value for s in JobState]},
+        "cancel_requested": {"type": "boolean"},
+        "rows": {"type": "integer"},
+        "bytes": {"type": "integer"},
+        "attempts": {"type": "integer"},
+        "max_attempts": {"type": "integer"},
+        "error": _nullable({"type": "string"}),
+        "watermark": {
+            **_nullable({"type": "string"}),
+            "description": "The Exporter-Watermark token a watermark export's job ended with: "
+            "the next incremental pull passes it as after.",
+        },
+        "created_at": stamp,
+        "started_at": _nullable(stamp),
+        "finished_at": _nullable(stamp),
+        "file": _nullable({"$ref": "#/components/schemas/JobFile"}),
+        "links": {
+            "type": "object",
+            "required": ["self", "events"],
+            "properties": {"self": link, "events": link},
+        },
+    }
+    return {
+        "JobSubmission": {
+            "type": "object",
+            "title": "JobSubmission",
+            "required": ["export"],
+            "additionalProperties": False,
+            "properties": {
+                "export": {"type": "string"},
+                "params": {
+                    "type": "object",
+                    "additionalProperties": {"type": ["string", "number", "integer", "boolean"]},
+                    "description": "Parameter values, and request options such as csv_delimiter.",
+                },
+                "format": {**formats, "default": "ndjson"},
+                "compression": {**compressions, "default": "none"},
+            },
+        },
+        "JobFile": {
+            "type": "object",
+            "title": "JobFile",
+            "required": list(file_properties),
+            "properties": file_properties,
+        },
+        "Job": {
+            "type": "object",
+            "title": "Job",
+            "required": list(job_properties),
+            "properties": job_properties,
+        },
+        "JobList": {
+            "type": "object",
+            "title": "JobList",
+            "required": ["jobs"],
+            "properties": {
+                "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/Job"}}
+            },
+        },
+    }
+
+
+def declare_job_schemas(schema: dict[str, Any]) -> None:
+    """Add the job API's named schemas (``job_schemas``) to an OpenAPI document."""
+    schema.setdefault("components", {}).setdefault("schemas", {}).update(job_schemas())
+
+
+def json_body(name: str) -> dict[str, Any]:
+    """An ``application/json`` content of the named schema (``job_schemas``)."""
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}
+
+
+def binary_content(media_types: list[str]) -> dict[str, Any]:
+    """Response content that is bytes, in any of ``media_types``: a generated client returns
+    them as they are."""
+    return {
+        media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in media_types
+    }

@@ -35,6 +35,7 @@ from exporter.errors import (
     UnacceptableEncoding,
     UnknownExport,
     UnknownJob,
+    UnknownJobFile,
     UnsupportedFormat,
 )
 
@@ -103,6 +104,7 @@ PROBLEMS: dict[type[ExporterError], Problem] = {
     ),
     JobFilePending: Problem(409, "Job file not available"),
     JobFileGone: Problem(410, "Job file gone"),
+    UnknownJobFile: Problem(404, "Unknown job file"),
     InvalidParameter: Problem(
         422, "Invalid parameter", extra=lambda e: {"parameter": e.name, "reason": e.reason}
     ),

@@ -13,10 +13,15 @@ from starlette.responses import Response
 
 from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
-from exporter.api.negotiation import choose_format, content_disposition, download_filename
+from exporter.api.negotiation import (
+    choose_format,
+    content_disposition,
+    content_type,
+    download_filename,
+)
 from exporter.api.openapi import document_export
 from exporter.api.state import runtime_of
-from exporter.api.streaming import ExportResponse, refuse
+from exporter.api.streaming import ExportResponse, HeadersOnlyResponse, refuse
 from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest
 from exporter.encoders import Format
@@ -52,6 +57,7 @@ def build_router(catalog: Catalog) -> APIRouter:
             openapi_extra=document_export(export),
             name=f"export_{export.name}",
         )
+        add_head_route(router, f"/exports/{export.name}", _head_route(export.name))
 
     @router.get(
         "/exports/{name}",
@@ -62,6 +68,11 @@ def build_router(catalog: Catalog) -> APIRouter:
     )
     async def stream_by_name(name: str, request: Request) -> Response:
         return _start_stream(name, request)
+
+    async def head_by_name(name: str, request: Request) -> Response:
+        return _answer_head(name, request)
+
+    add_head_route(router, "/exports/{name}", head_by_name)
 
     @router.get("/healthz", summary="Liveness: the process answers", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -112,7 +123,28 @@ def build_router(catalog: Catalog) -> APIRouter:
             headers={"Retry-After": "1"} if problem else None,
         )
 
+    # HEAD answers what GET would, without a body: the catalog, the probes and the metrics by
+    # running their GET (cheap, and the same headers); an export by checking, not running.
+    for path, endpoint in (
+        ("/exports", list_exports),
+        ("/healthz", healthz),
+        ("/metrics", metrics),
+        ("/readyz", readyz),
+    ):
+        add_head_route(router, path, endpoint)
     return router
+
+
+def add_head_route(router: APIRouter, path: str, endpoint: Any) -> None:
+    """``HEAD path`` answered by ``endpoint``, left out of the OpenAPI document: HEAD is GET
+    without the body (RFC 9110), and one operation per path keeps operationIds unique."""
+    router.add_api_route(
+        path,
+        endpoint,
+        methods=["HEAD"],
+        include_in_schema=False,
+        name=f"head {path}",
+    )
 
 
 def _stream_route(export_name: str) -> Any:
@@ -122,6 +154,13 @@ def _stream_route(export_name: str) -> Any:
     return stream_export
 
 
+def _head_route(export_name: str) -> Any:
+    async def head_export(request: Request) -> Response:
+        return _answer_head(export_name, request)
+
+    return head_export
+
+
 def _start_stream(export_name: str, request: Request) -> Response:
     call = ExportCall.read(request, export_name)
     try:
@@ -129,6 +168,19 @@ def _start_stream(export_name: str, request: Request) -> Response:
     except ExporterError as exc:
         return call.refuse(exc)
     return call.stream(export_request, output)
+
+
+def _answer_head(export_name: str, request: Request) -> Response:
+    """What GET would answer, status and headers, checked the way GET checks them, without
+    running the query: link checkers, uptime monitors and readers that probe first (polars,
+    DuckDB) cost PostgreSQL nothing."""
+    call = ExportCall.read(request, export_name)
+    try:
+        export_request, output = call.prepare()
+        call.check_capacity()
+    except ExporterError as exc:
+        return call.refuse(exc)
+    return HeadersOnlyResponse(call.headers(export_request, output))
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +215,7 @@ class ExportCall:
         require_export_allowed(self.request, self.export_name)
         export_request = self.service.bind(self.export_name, self.items)
         output = choose_format(export_request.format_name, self.request.headers.get("accept"))
+        export_request.check_format(output.name)
         choose_response_coding(
             self.request,
             wanted=export_request.compress == "always"
@@ -180,15 +233,27 @@ class ExportCall:
             export_name=self.export_name, items=self.items,
         )  # fmt: skip
 
-    def stream(self, export_request: ExportRequest, output: Format) -> ExportResponse:
-        """The response that runs the prepared export and streams it as a download."""
+    def check_capacity(self) -> None:
+        """Raise as GET would if the key or the replica runs its maximum of exports (the slot
+        is given back at once: nothing runs)."""
+        with self.service.take_export_slot(api_key_of(self.request)):
+            pass
+
+    def headers(self, export_request: ExportRequest, output: Format) -> dict[str, str]:
+        """The download's headers (compression's are added by its middleware)."""
         filename = download_filename(self.export_name, output)
-        headers = {
-            "Content-Type": output.content_type,
+        return {
+            "Content-Type": content_type(output, csv_header=export_request.csv.header),
             "Content-Disposition": content_disposition(filename),
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",
+            # A stream cannot resume: a Range is ignored and the whole export sent (200).
+            "Accept-Ranges": "none",
         }
+
+    def stream(self, export_request: ExportRequest, output: Format) -> ExportResponse:
+        """The response that runs the prepared export and streams it as a download."""
+        headers = self.headers(export_request, output)
         api_key = api_key_of(self.request)
         return ExportResponse(
             self.service, export_request, output, headers, metrics=self.metrics, api_key=api_key

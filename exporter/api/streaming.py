@@ -233,6 +233,24 @@ class ExportResponse(Response):
         log_export(record, self.failure, secrets=secrets)
 
 
+class HeadersOnlyResponse(Response):
+    """A stream's answer to HEAD: its status and headers, and no body.
+
+    Not a plain ``Response``: that would say ``Content-Length: 0``, where the stream has no
+    length (it is chunked). The server sends no body for HEAD whatever follows the headers.
+    """
+
+    def __init__(self, headers: dict[str, str]) -> None:
+        self.status_code = 200
+        self.export_headers = headers
+        self.background = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = [(key.lower().encode(), value.encode()) for key, value in self.export_headers.items()]
+        await send({"type": "http.response.start", "status": 200, "headers": raw})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
 def refuse(
     scope: Scope,
     exc: ExporterError,

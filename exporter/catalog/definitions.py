@@ -22,7 +22,9 @@ from exporter.errors import CatalogError, UnknownExport
 from exporter.units import parse_duration_s, parse_size_bytes
 
 #: Query-string names the service itself uses; an export may not declare them as parameters.
-RESERVED_PARAM_NAMES = frozenset({"format", "fetch_rows", "chunk_bytes", "compress"})
+RESERVED_PARAM_NAMES = frozenset({
+    "format", "fetch_rows", "chunk_bytes", "compress", "csv_bom", "csv_delimiter", "csv_header",
+})  # fmt: skip
 #: Names that shape a request (``exporter.catalog.shaping``), and ``where.<column>``: reserved too.
 SHAPING_PARAM_NAMES = frozenset({"select", "order", "limit", "after"})
 WHERE_PREFIX = "where."

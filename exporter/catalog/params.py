@@ -18,6 +18,23 @@ LOGGED_VALUE_CHARS = 200
 COMPRESS_CHOICES = ("auto", "always")
 
 
+#: ``csv_delimiter=`` spellings -> the delimiter (a tab is also ``%09`` in a URL).
+CSV_DELIMITERS = {",": ",", ";": ";", "\t": "\t", "tab": "\t", "|": "|"}
+#: ``csv_bom=`` / ``csv_header=`` spellings.
+_BOOLEANS = {"true": True, "false": False}
+CSV_OPTION_NAMES = ("csv_bom", "csv_delimiter", "csv_header")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CsvOptions:
+    """How CSV is written: COPY's ``DELIMITER`` and ``HEADER``, and a UTF-8 byte order mark
+    first (Excel reads CSV without one in the system's code page). The defaults are COPY's."""
+
+    bom: bool = False
+    delimiter: str = ","
+    header: bool = True
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Bounds:
     """Server-side limits for a request's tuning knobs."""
@@ -56,6 +73,18 @@ class ExportRequest:
     def columns(self) -> tuple[Column, ...]:
         """The columns the output has: the selected ones, else the export's."""
         return self.shape.select if self.shape.select is not None else self.export.columns
+
+    csv: CsvOptions = CsvOptions()
+    #: The CSV options the request gave, in CSV_OPTION_NAMES order.
+    csv_given: tuple[str, ...] = ()
+
+    def check_format(self, format_name: str) -> None:
+        """Raise ``InvalidParameter`` when CSV options were given for another format (the
+        format may be known only after binding: ``Accept`` chooses it)."""
+        if format_name != "csv" and self.csv_given:
+            raise InvalidParameter(
+                self.csv_given[0], f"applies to format=csv only, not to {format_name}"
+            )
 
     def loggable_values(self) -> dict[str, str]:
         """``named_values`` fit for a log line: sensitive values redacted, long ones cut."""
@@ -148,7 +177,7 @@ def bind_request(
                 raise InvalidParameter(spec.name, reason) from None
         values.append(bound)
         named[spec.name] = bound
-    return ExportRequest(
+    request = ExportRequest(
         export=export,
         values=tuple(values),
         named_values=named,
@@ -165,7 +194,35 @@ def bind_request(
         compress=_choice(raw, "compress", COMPRESS_CHOICES),
         shape=parse_shape(export, shaping, limit_max=bounds.limit_max),
         after=next((value for name, value in shaping if name == "after"), None),
+        csv=CsvOptions(
+            bom=_boolean(raw, "csv_bom", False),
+            delimiter=_delimiter(raw),
+            header=_boolean(raw, "csv_header", True),
+        ),
+        csv_given=tuple(name for name in CSV_OPTION_NAMES if name in raw),
     )
+    if request.format_name is not None:
+        request.check_format(request.format_name)
+    return request
+
+
+def _boolean(raw: dict[str, str], name: str, default: bool) -> bool:
+    given = raw.get(name)
+    if given is None:
+        return default
+    if given not in _BOOLEANS:
+        raise InvalidParameter(name, f"expected true or false, got {_preview(given)}")
+    return _BOOLEANS[given]
+
+
+def _delimiter(raw: dict[str, str]) -> str:
+    given = raw.get("csv_delimiter", ",")
+    if given not in CSV_DELIMITERS:
+        raise InvalidParameter(
+            "csv_delimiter",
+            "expected one of , ; | or a tab (%09 or tab in a URL), got " + _preview(given),
+        )
+    return CSV_DELIMITERS[given]
 
 
 def _choice(raw: dict[str, str], name: str, choices: Sequence[str]) -> str:

@@ -34,7 +34,7 @@ from exporter.files.writing import export_into, export_to_file
 from exporter.settings import Settings
 
 #: Output suffixes that choose the format or compression when the options do not.
-_FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson",
+_FORMAT_BY_SUFFIX = {".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".json": "json",
                      ".arrow": "arrow", ".arrows": "arrow", ".parquet": "parquet",
                      ".xlsx": "xlsx"}  # fmt: skip
 _COMPRESSION_BY_SUFFIX = {codec.file_suffix: name for name, codec in CODECS.items()}

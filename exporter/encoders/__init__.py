@@ -29,6 +29,7 @@ __all__ = [
     "csv",
     "format_for_media_type",
     "get_format",
+    "json",
     "memory",
     "ndjson",
     "parquet",
@@ -56,18 +57,34 @@ class Format:
         """The full ``Content-Type`` header value."""
         return self.media_type + self.content_type_params
 
-    def create_encoder(self, columns: Sequence[Column], *, parquet_row_group_rows: int) -> Encoder:
-        """An encoder for ``columns`` (imports the format's module on first use)."""
+    def create_encoder(
+        self,
+        columns: Sequence[Column],
+        *,
+        parquet_row_group_rows: int,
+        csv_delimiter: str = ",",
+        csv_header: bool = True,
+        csv_bom: bool = False,
+    ) -> Encoder:
+        """An encoder for ``columns`` (imports the format's module on first use); each format
+        takes the options named after it and ignores the others."""
         factory: EncoderFactory = importlib.import_module(self.encoder_module).create_encoder
-        return factory(columns, parquet_row_group_rows=parquet_row_group_rows)
+        return factory(
+            columns,
+            parquet_row_group_rows=parquet_row_group_rows,
+            csv_delimiter=csv_delimiter,
+            csv_header=csv_header,
+            csv_bom=csv_bom,
+        )
 
 
 FORMATS: dict[str, Format] = {
     f.name: f
     for f in (
         Format("ndjson", "application/x-ndjson", "ndjson", "exporter.encoders.ndjson",
-               ("application/jsonl", "application/x-jsonlines", "application/json"),
+               ("application/jsonl", "application/x-jsonlines"),
                content_type_params="; charset=utf-8"),
+        Format("json", "application/json", "json", "exporter.encoders.json"),
         Format("csv", "text/csv", "csv", "exporter.encoders.csv",
                content_type_params="; charset=utf-8; header=present"),
         Format("arrow", "application/vnd.apache.arrow.stream", "arrows",

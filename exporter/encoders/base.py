@@ -41,4 +41,12 @@ class TextColumnsEncoder(Encoder, Protocol):
 class EncoderFactory(Protocol):
     """Builds an encoder for one export's columns."""
 
-    def __call__(self, columns: Sequence[Column], *, parquet_row_group_rows: int) -> Encoder: ...
+    def __call__(
+        self,
+        columns: Sequence[Column],
+        *,
+        parquet_row_group_rows: int,
+        csv_delimiter: str,
+        csv_header: bool,
+        csv_bom: bool,
+    ) -> Encoder: ...

@@ -5,6 +5,9 @@ field is quoted when it contains the delimiter, a quote, CR or LF, when it is th
 (unquoted empty means NULL), or when it is ``\\.`` alone in a one-column row (so it is not
 read as COPY's end-of-data marker). Quotes inside are doubled. Lines end with LF.
 
+Options as COPY has them (``DELIMITER``, ``HEADER``), plus a UTF-8 byte order mark first (which
+COPY cannot write) for Excel, which otherwise reads the bytes in the system's code page.
+
 Batches are encoded column by column: a column is scanned once (in C) for characters that
 need quoting, and only columns that have some pay for per-value work.
 """
@@ -17,7 +20,16 @@ from typing import Any
 
 from exporter.columns import Column, Row, ValueKind
 
-_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+#: The delimiters offered (``csv_delimiter=``): Excel's in comma-decimal locales is ``;``.
+DELIMITERS = (",", ";", "\t", "|")
+UTF8_BOM = b"\xef\xbb\xbf"
+#: Characters that make a field need quotes, by delimiter.
+_NEEDS_QUOTES = {
+    ",": re.compile(r'[,"\r\n]'),
+    ";": re.compile(r'[;"\r\n]'),
+    "\t": re.compile(r'[\t"\r\n]'),
+    "|": re.compile(r'[|"\r\n]'),
+}
 
 #: Kinds whose text output can never contain a delimiter, quote or newline, nor be empty.
 _NEVER_QUOTED = frozenset({
@@ -27,11 +39,11 @@ _NEVER_QUOTED = frozenset({
 })  # fmt: skip
 
 
-def quote_field(value: str, single_column: bool = False) -> str:
+def quote_field(value: str, single_column: bool = False, delimiter: str = ",") -> str:
     """One field as COPY CSV writes it."""
     if value == "" or (single_column and value == "\\."):
         return f'"{value}"'
-    if _NEEDS_QUOTES.search(value) is None:
+    if _NEEDS_QUOTES[delimiter].search(value) is None:
         return value
     return '"' + value.replace('"', '""') + '"'
 
@@ -54,15 +66,31 @@ def _array_element(item: str | None) -> str:
 
 
 class CsvEncoder:
-    """Encodes text rows as COPY CSV."""
+    """Encodes text rows as COPY CSV (``DELIMITER delimiter``, ``HEADER header``)."""
 
-    def __init__(self, columns: Sequence[Column]) -> None:
+    def __init__(
+        self,
+        columns: Sequence[Column],
+        *,
+        delimiter: str = ",",
+        header: bool = True,
+        bom: bool = False,
+    ) -> None:
+        if delimiter not in DELIMITERS:
+            raise ValueError(f"delimiter {delimiter!r} is not one of {DELIMITERS}")
         self._columns = tuple(columns)
         self._single = len(self._columns) == 1
+        self._delimiter = delimiter
+        self._needs_quotes = _NEEDS_QUOTES[delimiter]
+        self._header = header
+        self._bom = bom
 
     def start(self) -> bytes:
-        header = ",".join(quote_field(c.name, self._single) for c in self._columns)
-        return (header + "\n").encode()
+        preamble = UTF8_BOM if self._bom else b""
+        if not self._header:
+            return preamble
+        names = (self._quote(c.name) for c in self._columns)
+        return preamble + (self._delimiter.join(names) + "\n").encode()
 
     def encode(self, rows: Sequence[Row]) -> bytes:
         if not rows:
@@ -71,7 +99,7 @@ class CsvEncoder:
             self._encode_column(column, values)
             for column, values in zip(self._columns, zip(*rows, strict=True), strict=True)
         ]
-        lines = map(",".join, zip(*fields, strict=True))
+        lines = map(self._delimiter.join, zip(*fields, strict=True))
         return ("\n".join(lines) + "\n").encode()
 
     def finish(self) -> bytes:
@@ -79,9 +107,7 @@ class CsvEncoder:
 
     def _encode_column(self, column: Column, values: Sequence[Any]) -> Sequence[str]:
         if column.is_array:
-            return [
-                "" if v is None else quote_field(array_literal(v), self._single) for v in values
-            ]
+            return ["" if v is None else self._quote(array_literal(v)) for v in values]
         present = [v for v in values if v is not None]
         if len(present) == len(values):
             texts: Sequence[str] = values
@@ -92,13 +118,23 @@ class CsvEncoder:
         # One C-speed scan of the whole column decides whether any value needs work.
         if (
             "" not in present
-            and _NEEDS_QUOTES.search("\x00".join(present)) is None
+            and self._needs_quotes.search("\x00".join(present)) is None
             and (not self._single or "\\." not in present)
         ):
             return texts
-        return ["" if v is None else quote_field(v, self._single) for v in values]
+        return ["" if v is None else self._quote(v) for v in values]
+
+    def _quote(self, value: str) -> str:
+        return quote_field(value, self._single, self._delimiter)
 
 
-def create_encoder(columns: Sequence[Column], **_options: Any) -> CsvEncoder:
+def create_encoder(
+    columns: Sequence[Column],
+    *,
+    csv_delimiter: str = ",",
+    csv_header: bool = True,
+    csv_bom: bool = False,
+    **_options: Any,
+) -> CsvEncoder:
     """The CSV encoder for ``columns``."""
-    return CsvEncoder(columns)
+    return CsvEncoder(columns, delimiter=csv_delimiter, header=csv_header, bom=csv_bom)

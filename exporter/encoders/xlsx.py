@@ -43,9 +43,10 @@ EXCEL_DIGITS = 15
 #: Cell styles (indexes into styles.xml's cellXfs).
 _BOLD, _DATE, _DATETIME = 1, 2, 3
 
-_EXCEL_EPOCH = date(1899, 12, 30).toordinal()
-#: Excel wrongly counts 1900-02-29; serial numbers are right from 1900-03-01 on.
-_FIRST_EXACT_DAY = date(1900, 3, 1).toordinal()
+#: Proleptic ordinals (``date.toordinal``) of Excel's day 0, 1899-12-30, and of 1900-03-01:
+#: Excel wrongly counts a 1900-02-29, so its serial numbers are right from that day on.
+_EXCEL_EPOCH = 693594
+_FIRST_EXACT_DAY = 693655
 _STAMP = re.compile(
     r"(?P<y>\d{4})-(?P<m>\d\d)-(?P<d>\d\d)"
     r"(?: (?P<H>\d\d):(?P<M>\d\d):(?P<S>\d\d)(?:\.(?P<f>\d{1,6}))?)?"

@@ -43,10 +43,16 @@ async def pump_copy(
     *,
     caps: OutputCaps | None = None,
     hold_s: float = COPY_HOLD_S,
+    preamble: bytes = b"",
 ) -> None:
     """COPY's bytes into ``write`` as they are, in chunks of about ``chunk_bytes`` (gathered by
-    ``Gatherer``: the first piece alone, then by size or by how long a piece has waited)."""
+    ``Gatherer``: the first piece alone, then by size or by how long a piece has waited).
+
+    ``preamble`` (CSV's byte order mark) goes out before them, in the first chunk.
+    """
     gatherer = Gatherer(target_bytes=chunk_bytes, hold_s=hold_s)
+    if preamble:
+        gatherer.push(preamble)  # taken with the first piece (or alone, if COPY sends none)
 
     async def flush() -> None:
         if not gatherer.size:

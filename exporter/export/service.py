@@ -25,6 +25,7 @@ from exporter.db.snapshot import SessionLimits, open_copy, open_rows
 from exporter.db.watermarks import read_horizon
 from exporter.encoders import Format, TextColumnsEncoder
 from exporter.encoders.copy_text import TextColumns
+from exporter.encoders.csv import UTF8_BOM
 from exporter.encoders.memory import choose_memory_pool
 from exporter.errors import ConfigError, ServerBusy, TooManyConcurrentExports
 from exporter.export.pipeline import OutputCaps, StreamStats, encode_batches
@@ -230,13 +231,17 @@ class ExportService:
         export, values = shaped_export(request.export, shape, request.values)
         caps = OutputCaps(export.name, max_rows=export.max_rows, max_bytes=export.max_bytes)
         # Built only where one is used: CSV from COPY needs none.
+        csv = request.csv
         new_encoder = partial(
             output.create_encoder,
             export.columns,
             parquet_row_group_rows=self.settings.parquet_row_group_rows,
+            csv_delimiter=csv.delimiter,
+            csv_header=csv.header,
+            csv_bom=csv.bom,
         )
         use_cursor = request.fetch_rows_given or export.max_rows is not None
-        plan = None if use_cursor else copy_plan(output.name, export.columns)
+        plan = None if use_cursor else copy_plan(output.name, export.columns, csv)
         if plan is not None:
             async with open_copy(
                 self.pool,
@@ -248,7 +253,10 @@ class ExportService:
                 ledger=self.pool_ledger,
             ) as copy:
                 if not plan.parse_columns:
-                    yield partial(pump_copy, copy, request.chunk_bytes, stats, caps=caps)
+                    preamble = UTF8_BOM if csv.bom else b""
+                    yield partial(
+                        pump_copy, copy, request.chunk_bytes, stats, caps=caps, preamble=preamble
+                    )
                     return
                 columns_encoder = new_encoder()
                 assert isinstance(columns_encoder, TextColumnsEncoder), output.name

@@ -7,6 +7,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 from uuid import UUID
 
 from exporter.catalog.definitions import REDACTED
@@ -133,6 +134,8 @@ class Job:
                 "sha256": self.file_sha256,
                 "expires_at": _iso(self.expires_at),
                 "download": f"{base}/download",
+                # The same file at a URL that ends with its name (format, compression).
+                "url": f"{base}/download/{quote(self.file_name)}",
             }
         return {
             "id": str(self.id),

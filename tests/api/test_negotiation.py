@@ -29,6 +29,9 @@ OFFERED = ("zstd", "br", "gzip")
         (None, "Application/VND.Apache.Arrow.Stream", "arrow"),
         (None, "application/x-parquet", "parquet"),
         (None, "text/csv;q=0, application/x-ndjson", "ndjson"),
+        (None, "application/json", "json"),  # response.json() gets one document, an array
+        (None, "application/json, application/x-ndjson;q=0.9", "json"),
+        (None, "application/jsonl", "ndjson"),
         ("arrow", "text/csv", "arrow"),  # format= wins
     ],
 )
@@ -44,8 +47,13 @@ def test_unservable_accept_is_refused_listing_what_is_supported(accept: str) -> 
 
 
 def test_filenames() -> None:
-    now = datetime(2026, 11, 25, 10, 15, tzinfo=UTC)
-    assert download_filename("orders", FORMATS["csv"], now) == "orders-20261125T101500Z.csv"
+    now = datetime(2026, 11, 25, 10, 15, 0, 123456, tzinfo=UTC)
+    assert download_filename("orders", FORMATS["csv"], now) == "orders-20261125T101500.123456Z.csv"
+    # Two downloads in the same second get two names (curl -OJ refuses to overwrite).
+    later = now.replace(microsecond=123457)
+    assert download_filename("orders", FORMATS["csv"], later) != download_filename(
+        "orders", FORMATS["csv"], now
+    )
     assert content_disposition("orders.csv") == 'attachment; filename="orders.csv"'
     assert content_disposition("ventes_été.csv") == (
         "attachment; filename=\"ventes__t_.csv\"; filename*=UTF-8''ventes_%C3%A9t%C3%A9.csv"

@@ -5,7 +5,13 @@ from pathlib import Path
 import pytest
 
 from exporter.catalog.definitions import ExportDefinition, parse_export
-from exporter.catalog.params import Bounds, bind_request, loggable_params, secret_values
+from exporter.catalog.params import (
+    Bounds,
+    CsvOptions,
+    bind_request,
+    loggable_params,
+    secret_values,
+)
 from exporter.errors import InvalidParameter
 
 BOUNDS = Bounds(
@@ -55,6 +61,12 @@ def test_defaults_fill_in_and_values_come_out_canonical(echo: ExportDefinition) 
         ([("fetch_rows", "5001")], "fetch_rows", "expected an integer in [1, 5000]"),
         ([("chunk_bytes", "12kb")], "chunk_bytes", "expected an integer in [1024, 1048576]"),
         ([("format", "csv"), ("format", "csv")], "format", "given more than once"),
+        ([("csv_delimiter", ":")], "csv_delimiter", "expected one of , ; | or a tab"),
+        ([("csv_delimiter", ";;")], "csv_delimiter", "got ';;'"),
+        ([("csv_bom", "1")], "csv_bom", "expected true or false, got '1'"),
+        ([("csv_header", "no")], "csv_header", "expected true or false"),
+        ([("format", "ndjson"), ("csv_bom", "true")], "csv_bom", "format=csv only"),
+        ([("csv_header", "true"), ("format", "parquet")], "csv_header", "not to parquet"),
     ],
 )
 def test_rejects_bad_values_naming_the_parameter(
@@ -64,6 +76,31 @@ def test_rejects_bad_values_naming_the_parameter(
         bind_request(echo, items, BOUNDS)
     assert caught.value.name == name
     assert reason in caught.value.reason
+
+
+@pytest.mark.parametrize(
+    ("items", "options"),
+    [
+        ([], CsvOptions()),
+        ([("csv_delimiter", ";"), ("csv_bom", "true")], CsvOptions(delimiter=";", bom=True)),
+        ([("csv_delimiter", "\t"), ("csv_header", "false")],
+         CsvOptions(delimiter="\t", header=False)),
+        ([("csv_delimiter", "tab")], CsvOptions(delimiter="\t")),
+        ([("csv_delimiter", "|"), ("format", "csv")], CsvOptions(delimiter="|")),
+    ],
+)  # fmt: skip
+def test_csv_options(
+    echo: ExportDefinition, items: list[tuple[str, str]], options: CsvOptions
+) -> None:
+    request = bind_request(echo, items, BOUNDS)
+    assert request.csv == options
+    request.check_format("csv")
+    if request.csv_given:
+        with pytest.raises(InvalidParameter) as refused:
+            request.check_format("ndjson")  # Accept chose another format after binding
+        assert refused.value.name in dict(items)
+    else:
+        request.check_format("ndjson")
 
 
 def test_required_parameter_must_be_given() -> None:

@@ -28,11 +28,13 @@ def run_export(
 
 
 @pytest.mark.parametrize(
-    ("output_name", "extra", "decode"),
+    ("output_name", "extra", "fmt", "decode"),
     [
-        ("numbers.csv", [], lambda b: b),
-        ("numbers.csv.gz", [], gzip.decompress),  # format and compression from the suffix
-        ("out.bin", ["--format", "csv", "--compression", "gzip"], gzip.decompress),
+        ("numbers.csv", [], "csv", lambda b: b),
+        ("numbers.csv.gz", [], "csv", gzip.decompress),  # format and compression from the suffix
+        ("out.bin", ["--format", "csv", "--compression", "gzip"], "csv", gzip.decompress),
+        ("numbers.json", [], "json", lambda b: b),
+        ("excel.csv", ["-p", "csv_delimiter=;", "-p", "csv_bom=true"], "csv", lambda b: b),
     ],
 )
 async def test_writes_exactly_the_streamed_bytes(
@@ -42,6 +44,7 @@ async def test_writes_exactly_the_streamed_bytes(
     tmp_path: Path,
     output_name: str,
     extra: list[str],
+    fmt: str,
     decode: object,
 ) -> None:
     target = tmp_path / output_name
@@ -50,7 +53,9 @@ async def test_writes_exactly_the_streamed_bytes(
         database_url=database_url, sql_dir=catalog_dir,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    expected = await export_bytes(service, "numbers", "csv", [("rows", "3000")])
+    options = [p.partition("=")[::2] for p in extra[1::2] if p.startswith("csv_")]
+    expected = await export_bytes(service, "numbers", fmt, [("rows", "3000"), *options])
+    assert expected.startswith(b"\xef\xbb\xbfn;label;half\n") == bool(options)
     assert decode(target.read_bytes()) == expected  # type: ignore[operator]
     summary = result.stderr.decode()
     assert summary.count("\n") == 1  # not a terminal: one summary line, no progress redraws
@@ -99,6 +104,8 @@ def test_a_failure_mid_export_leaves_no_file_and_keeps_the_old_one(
         (["numbers", "-p", "rows=many"], "parameter 'rows'"),
         (["numbers", "-p", "bogus=1"], "parameter 'bogus'"),
         (["numbers", "-p", "rows"], "expected NAME=VALUE"),
+        (["numbers", "-f", "csv", "-p", "csv_delimiter=:"], "parameter 'csv_delimiter'"),
+        (["numbers", "-o", "n.ndjson", "-p", "csv_bom=true"], "parameter 'csv_bom'"),
     ],
 )
 def test_bad_arguments_exit_2_naming_the_problem(

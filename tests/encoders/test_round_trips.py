@@ -29,6 +29,7 @@ from exporter.encoders.csv import array_literal
 from tests.support.readers import (
     read_arrow,
     read_csv,
+    read_json,
     read_ndjson,
     read_parquet,
     read_xlsx,
@@ -335,7 +336,14 @@ def tables(draw: st.DrawFn) -> Table:
 
 
 def _from_ndjson(data: bytes) -> tuple[list[str] | None, list[list[Any]]]:
-    objects = read_ndjson(data)
+    return _from_objects(read_ndjson(data))
+
+
+def _from_json(data: bytes) -> tuple[list[str] | None, list[list[Any]]]:
+    return _from_objects(read_json(data))
+
+
+def _from_objects(objects: list[dict[str, Any]]) -> tuple[list[str] | None, list[list[Any]]]:
     names = list(objects[0]) if objects else None
     assert all(list(o) == names for o in objects), "every record has the columns, in order"
     return names, [list(o.values()) for o in objects]
@@ -351,6 +359,7 @@ def _from_table(table: pa.Table) -> tuple[list[str], list[list[Any]]]:
 READ_BACK: dict[str, tuple[Callable[[bytes], tuple[list[str] | None, list[list[Any]]]], str]] = {
     "csv": (read_csv, "csv"),
     "ndjson": (_from_ndjson, "json"),
+    "json": (_from_json, "json"),
     "arrow": (lambda data: _from_table(read_arrow(data)), "arrow"),
     "parquet": (lambda data: _from_table(read_parquet(data)), "arrow"),
     "xlsx": (read_xlsx, "xlsx"),

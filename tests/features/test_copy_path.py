@@ -9,6 +9,7 @@ import io
 import json
 import os
 from collections.abc import AsyncIterator, Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +129,35 @@ async def test_copy_path_equals_cursor_path(
     # alone: the same bytes whatever the path.
     if fmt != "arrow":
         assert ours == theirs
+
+
+def exact(document: bytes) -> Any:
+    """JSON with every digit (``Decimal``) and each object's keys in order."""
+    return json.loads(document, parse_float=Decimal, object_pairs_hook=list)
+
+
+@pytest.mark.parametrize("path", ["copy", "cursor"])
+@pytest.mark.parametrize(
+    ("export", "items"), [*CASES, ("zoo_everything", [])]
+)  # zoo_everything: a 2-D array, on the cursor path
+async def test_json_is_the_ndjson_objects_in_one_array(
+    block_service: ExportService,
+    copy_pumps: list[str],
+    export: str,
+    items: list[tuple[str, str]],
+    path: str,
+) -> None:
+    definition = block_service.catalog[export]
+    on_copy = path == "copy" and copy_plan("json", definition.columns) is not None
+    on_copy = on_copy and definition.max_rows is None
+    assert on_copy or path == "cursor" or export not in COPY_EXPORTS
+    more = [("fetch_rows", "7")] if path == "cursor" else []
+    document = await export_bytes(block_service, export, "json", [*items, *more])
+    assert copy_pumps == (["copy"] if on_copy else [])
+    lines = (await export_bytes(block_service, export, "ndjson", [*items, *more])).split(b"\n")
+    assert lines.pop() == b""
+    assert exact(document) == [exact(line) for line in lines]
+    assert document == b"[" + b",\n".join(lines) + b"]\n"  # one object per line, as NDJSON
 
 
 def test_every_export_is_compared(service: ExportService) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import time
@@ -17,7 +18,7 @@ from tests.support.sessions import wait_until_idle
 
 ARROW = "application/vnd.apache.arrow.stream"
 PARQUET = "application/vnd.apache.parquet"
-FILENAME = re.compile(r'attachment; filename="orders-\d{8}T\d{6}Z\.(\w+)"')
+FILENAME = re.compile(r'attachment; filename="orders-\d{8}T\d{6}\.\d{6}Z\.(\w+)"')
 
 
 def test_catalog_lists_exports_with_parameters_and_columns(http: httpx.Client) -> None:
@@ -42,6 +43,8 @@ def test_catalog_lists_exports_with_parameters_and_columns(http: httpx.Client) -
         ("?format=csv", None, "text/csv", "csv"),
         ("?format=arrow", None, "application/vnd.apache.arrow.stream", "arrows"),
         ("?format=parquet", None, "application/vnd.apache.parquet", "parquet"),
+        ("?format=json", None, "application/json", "json"),
+        ("", "application/json", "application/json", "json"),
         ("", "text/csv", "text/csv", "csv"),
         ("", ARROW, ARROW, "arrows"),
         ("", "application/vnd.apache.parquet;q=0.9, text/csv;q=0.5", PARQUET, "parquet"),
@@ -66,7 +69,7 @@ def test_format_by_parameter_or_accept(
     ("url", "headers", "status", "detail"),
     [
         ("/exports/nope", {}, 404, "unknown export 'nope'"),
-        ("/exports/orders?format=xlsx", {}, 406, "unsupported format 'xlsx'"),
+        ("/exports/orders?format=ods", {}, 406, "unsupported format 'ods'"),
         ("/exports/orders", {"Accept": "image/png"}, 406, "supported: application/x-ndjson"),
         ("/exports/orders?since=yesterday", {}, 422, "parameter 'since': not a date"),
         ("/exports/orders?since=2024-01-01&since=2024-02-01", {}, 422, "given more than once"),
@@ -74,6 +77,11 @@ def test_format_by_parameter_or_accept(
         ("/exports/orders?fetch_rows=0", {}, 422, "parameter 'fetch_rows'"),
         ("/exports/orders?chunk_bytes=999999999999", {}, 422, "parameter 'chunk_bytes'"),
         ("/exports/echo?d=infinity&ts=99999-01-01", {}, 422, "parameter 'ts'"),
+        ("/exports/orders?format=csv&csv_delimiter=%3A", {}, 422, "parameter 'csv_delimiter'"),
+        ("/exports/orders?format=csv&csv_bom=yes", {}, 422, "parameter 'csv_bom'"),
+        ("/exports/orders?format=csv&csv_header=0", {}, 422, "parameter 'csv_header'"),
+        ("/exports/orders?csv_bom=true", {}, 422, "parameter 'csv_bom': applies to format=csv"),
+        ("/exports/orders?csv_header=false", {"Accept": PARQUET}, 422, "not to parquet"),
     ],
 )
 def test_bad_requests_are_problem_json(
@@ -86,6 +94,30 @@ def test_bad_requests_are_problem_json(
     assert body["status"] == status
     assert body["title"] and body["type"].startswith("urn:exporter:problem:")
     assert detail in body["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "headers"),
+    [("?format=csv&csv_bom=true&csv_delimiter=%3B", {}),
+     ("?csv_bom=true&csv_delimiter=%3B", {"Accept": "text/csv"})],
+)  # fmt: skip
+def test_csv_for_excel_has_a_bom_and_semicolons(
+    http: httpx.Client, query: str, headers: dict[str, str]
+) -> None:
+    response = http.get("/exports/orders" + query, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/csv; charset=utf-8; header=present"
+    assert response.content.startswith(b"\xef\xbb\xbfid;created_at;status;")
+    plain = http.get("/exports/orders?format=csv").content
+    assert plain.startswith(b"id,created_at,status,")
+    assert response.content.count(b"\n") == plain.count(b"\n")
+
+
+def test_csv_without_a_header_says_so(http: httpx.Client) -> None:
+    response = http.get("/exports/orders?format=csv&csv_header=false&csv_delimiter=tab")
+    assert response.headers["content-type"] == "text/csv; charset=utf-8; header=absent"
+    first = http.get("/exports/orders?format=csv").content.split(b"\n")[1]
+    assert response.content.startswith(b"\t".join(first.split(b",")[:4]) + b"\t")  # no header
 
 
 def test_postgres_rejecting_a_value_at_bind_is_422(http: httpx.Client) -> None:
@@ -148,8 +180,8 @@ def test_first_bytes_arrive_before_a_slow_query_finishes(http: httpx.Client) -> 
 
 @pytest.mark.parametrize(
     ("fmt", "path"),
-    [(fmt, "cursor") for fmt in ("csv", "ndjson", "arrow", "parquet")]
-    + [(fmt, "copy") for fmt in ("csv", "arrow", "parquet")],
+    [(fmt, "cursor") for fmt in ("csv", "ndjson", "json", "arrow", "parquet")]
+    + [(fmt, "copy") for fmt in ("csv", "json", "arrow", "parquet")],
 )
 def test_failure_after_first_byte_aborts_the_transfer(
     http: httpx.Client, fmt: str, path: str
@@ -171,6 +203,10 @@ def test_failure_after_first_byte_aborts_the_transfer(
     if fmt == "parquet":
         with pytest.raises(pa.ArrowInvalid):  # no footer: not a Parquet file
             pq.read_table(io.BytesIO(bytes(received)))
+    if fmt == "json":
+        assert received.startswith(b"[{")
+        with pytest.raises(json.JSONDecodeError):  # the array is never closed
+            json.loads(received)
 
 
 def test_curl_reports_a_truncated_transfer(live_server: LiveServer) -> None:
@@ -202,8 +238,8 @@ def test_non_ascii_export_name_gets_an_rfc5987_filename(http: httpx.Client) -> N
     assert response.status_code == 200
     disposition = response.headers["content-disposition"]
     assert re.fullmatch(
-        r"attachment; filename=\"donn_es-\d{8}T\d{6}Z\.csv\"; "
-        r"filename\*=UTF-8''donn%C3%A9es-\d{8}T\d{6}Z\.csv",
+        r"attachment; filename=\"donn_es-\d{8}T\d{6}\.\d{6}Z\.csv\"; "
+        r"filename\*=UTF-8''donn%C3%A9es-\d{8}T\d{6}\.\d{6}Z\.csv",
         disposition,
     ), disposition
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import brotli
 import httpx
 import pyarrow.parquet as pq
 import pytest
@@ -57,17 +58,38 @@ def _decompress(data: bytes, compression: str) -> bytes:
         return gzip.decompress(data)
     if compression == "zstd":
         return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+    if compression == "br":
+        decompressed: bytes = brotli.decompress(data)
+        return decompressed
     return data
 
 
+#: A compressed job file is served as what it is, a compressed file.
+MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd", "br": "application/x-brotli"}
+
+
+def fmt_media_type(fmt: str) -> str:
+    return {"csv": "text/csv; charset=utf-8; header=present",
+            "ndjson": "application/x-ndjson; charset=utf-8"}.get(fmt, "")  # fmt: skip
+
+
+#: CSV for Excel in a comma-decimal locale: a byte order mark, semicolons (no header: for once).
+EXCEL_CSV = {"csv_bom": True, "csv_delimiter": ";", "csv_header": False}
+
+
 @pytest.mark.parametrize(
-    ("fmt", "compression"),
-    [("csv", "none"), ("csv", "gzip"), ("ndjson", "zstd"), ("ndjson", "none")],
-)
+    ("fmt", "compression", "options"),
+    [("csv", "none", {}), ("csv", "gzip", {}), ("ndjson", "zstd", {}), ("ndjson", "none", {}),
+     ("csv", "gzip", EXCEL_CSV), ("json", "br", {})],
+)  # fmt: skip
 def test_a_job_file_holds_exactly_what_the_stream_sends(
-    client: httpx.Client, jobs_server: LiveServer, fmt: str, compression: str
+    client: httpx.Client,
+    jobs_server: LiveServer,
+    fmt: str,
+    compression: str,
+    options: dict[str, Any],
 ) -> None:
-    params = {"rows": 20_000}
+    params = {"rows": 20_000, **options}
     job = submit(client, export="numbers", params=params, format=fmt, compression=compression)
     assert job["state"] == "queued" and job["file"] is None
     done = wait_for(client, job["id"], finished)
@@ -79,11 +101,13 @@ def test_a_job_file_holds_exactly_what_the_stream_sends(
     assert done["file"]["bytes"] == len(body) == int(download.headers["content-length"])
     assert done["file"]["sha256"] == hashlib.sha256(body).hexdigest()
     assert download.headers["etag"] == f'"{done["file"]["sha256"]}"'
-    suffix = {"none": "", "gzip": ".gz", "zstd": ".zst"}[compression]
+    suffix = {"none": "", "gzip": ".gz", "zstd": ".zst", "br": ".br"}[compression]
     assert done["file"]["name"].endswith(f".{fmt}{suffix}")
     assert done["file"]["name"] in download.headers["content-disposition"]
+    assert download.headers["content-type"] == MEDIA_TYPES.get(compression, fmt_media_type(fmt))
     streamed = client.get("/exports/numbers", params={**params, "format": fmt}).content
     assert _decompress(body, compression) == streamed
+    assert streamed.startswith(b"\xef\xbb\xbf1;") == bool(options)  # the options held
     # Published atomically: only the final file is in the directory.
     assert [p.name for p in _jobs_dir(jobs_server).iterdir()] == [f"{job['id']}-1.{fmt}{suffix}"]
 
@@ -103,7 +127,14 @@ def test_a_parquet_job_reads_back(client: httpx.Client) -> None:
         ({"export": "numbers", "params": {"rows": "many"}}, 422, "invalid-parameter", "rows"),
         ({"export": "numbers", "params": {"bogus": 1}}, 422, "invalid-parameter", "bogus"),
         ({"export": "numbers", "params": {"rows": [1]}}, 422, "invalid-parameter", "rows"),
-        ({"export": "numbers", "format": "xlsx"}, 406, "unsupported-format", "xlsx"),
+        ({"export": "numbers", "format": "ods"}, 406, "unsupported-format", "ods"),
+        (
+            {"export": "numbers", "params": {"csv_delimiter": ":"}, "format": "csv"},
+            422,
+            "invalid-parameter",
+            "csv_delimiter",
+        ),
+        ({"export": "numbers", "params": {"csv_bom": True}}, 422, "invalid-parameter", "csv_bom"),
         ({"export": "numbers", "compression": "rar"}, 422, "invalid-parameter", "compression"),
         ({"export": "numbers", "colour": "red"}, 422, "invalid-parameter", "colour"),
         ({"params": {}}, 422, "invalid-parameter", "export"),
@@ -168,6 +199,36 @@ def test_range_requests_resume_a_download(client: httpx.Client, tmp_path: Path) 
     )
     assert result.returncode == 0, result.stderr
     assert hashlib.sha256(target.read_bytes()).hexdigest() == done["file"]["sha256"]
+
+
+def test_the_file_url_ends_with_its_name(client: httpx.Client) -> None:
+    job = submit(client, export="numbers", params={"rows": 3000}, format="csv", compression="gzip")
+    done = wait_for(client, job["id"], finished)
+    file = done["file"]
+    assert file["name"].endswith(".csv.gz")
+    assert file["url"] == f"/jobs/{job['id']}/download/{file['name']}"
+    plain = client.get(file["download"])
+    named = client.get(file["url"])
+    assert named.status_code == 200 and named.content == plain.content
+    same = ("content-type", "content-length", "etag", "content-disposition", "accept-ranges")
+    assert [named.headers[h] for h in same] == [plain.headers[h] for h in same]
+    assert gzip.decompress(named.content).startswith(b"n,label,half\n")
+    ranged = client.get(file["url"], headers={"Range": "bytes=10-19"})
+    assert ranged.status_code == 206 and ranged.content == plain.content[10:20]
+    head = client.head(file["url"])
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == plain.headers["content-length"]
+    etag = plain.headers["etag"]
+    for url in (file["url"], file["download"]):
+        unchanged = client.get(url, headers={"If-None-Match": etag})
+        assert unchanged.status_code == 304 and unchanged.content == b""
+        assert unchanged.headers["etag"] == etag
+        assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    wrong = client.get(f"/jobs/{job['id']}/download/numbers.parquet")
+    assert wrong.status_code == 404
+    assert wrong.json()["type"] == "urn:exporter:problem:unknown-job-file"
+    unknown = client.get(f"/jobs/6d1f0c1e-0000-4000-8000-000000000000/download/{file['name']}")
+    assert unknown.json()["type"] == "urn:exporter:problem:unknown-job"
 
 
 def test_downloading_an_unfinished_job_is_409(client: httpx.Client) -> None:
@@ -315,16 +376,21 @@ def test_websocket_watchers_follow_a_job(client: httpx.Client, jobs_server: Live
         assert messages[-1]["job"]["rows"] == 60
         assert any(m["event"] == "progress" for m in messages)
 
-    async def unknown() -> int | None:
-        bad = url.replace(job["id"], "6d1f0c1e-0000-4000-8000-000000000000")
-        try:
+    async def unknown(job_id: str) -> tuple[int, dict[str, Any]]:
+        bad = url.replace(job["id"], job_id)
+        with pytest.raises(websockets.exceptions.InvalidStatus) as refused:
             async with websockets.connect(bad) as socket:
                 await socket.recv()
-        except websockets.exceptions.InvalidStatus as exc:
-            return exc.response.status_code
-        return None
+        response = refused.value.response
+        assert response.headers["content-type"] == "application/problem+json"
+        return response.status_code, json.loads(response.body or b"{}")
 
-    assert asyncio.run(unknown()) == 403  # closed before the handshake completed
+    # As SSE answers: 404 and the problem, not the bare 403 of a socket closed unaccepted.
+    for job_id in ("6d1f0c1e-0000-4000-8000-000000000000", "not-a-uuid"):
+        status, problem = asyncio.run(unknown(job_id))
+        sse = client.get(f"/jobs/{job_id}/events")
+        assert status == sse.status_code == 404
+        assert problem["type"] == sse.json()["type"] == "urn:exporter:problem:unknown-job"
 
 
 def test_list_is_newest_first_and_bounded(client: httpx.Client) -> None:

@@ -66,20 +66,39 @@ def oracle_query(service: ExportService, export: str, items: list[tuple[str, str
     return shaped_export(request.export, request.shape, request.values)
 
 
-async def copy_csv(conn: asyncpg.Connection, sql: str, values: tuple[str, ...]) -> bytes:
+async def copy_csv(
+    conn: asyncpg.Connection, sql: str, values: tuple[str, ...], **options: Any
+) -> bytes:
     out = bytearray()
 
     async def sink(data: bytes) -> None:
         out.extend(data)
 
-    await conn.copy_from_query(sql, *values, output=sink, format="csv", header=True)
+    options = {"header": True, **options}
+    await conn.copy_from_query(sql, *values, output=sink, format="csv", **options)
     return bytes(out)
 
 
 #: The COPY path (the default) and the cursor path (fetch_rows given).
 PATHS = {"copy": [], "cursor": [("fetch_rows", "1000")]}
+#: The request's CSV options -> COPY's own (the byte order mark aside).
+CSV_OPTIONS: dict[str, tuple[list[tuple[str, str]], dict[str, str | bool]]] = {
+    "default": ([], {}),
+    "semicolon-bom": ([("csv_delimiter", ";"), ("csv_bom", "true")], {"delimiter": ";"}),
+    "tab-no-header": (
+        [("csv_delimiter", "\t"), ("csv_header", "false")],
+        {"delimiter": "\t", "header": False},
+    ),
+    "pipe-bom-no-header": (
+        [("csv_delimiter", "|"), ("csv_bom", "true"), ("csv_header", "false")],
+        {"delimiter": "|", "header": False},
+    ),
+    "spelt-tab-header": ([("csv_delimiter", "tab"), ("csv_header", "true")], {"delimiter": "\t"}),
+}
+BOM = b"\xef\xbb\xbf"
 
 
+@pytest.mark.parametrize("options", CSV_OPTIONS)
 @pytest.mark.parametrize("path", PATHS)
 @pytest.mark.parametrize(("export", "items"), ORACLE_CASES + SHAPED_CASES)
 async def test_csv_is_byte_identical_to_copy(
@@ -88,10 +107,15 @@ async def test_csv_is_byte_identical_to_copy(
     export: str,
     items: list[tuple[str, str]],
     path: str,
+    options: str,
 ) -> None:
+    ours_options, copy_options = CSV_OPTIONS[options]
     shaped, values = oracle_query(service, export, items)
-    ours = await export_bytes(service, export, "csv", items + PATHS[path])
-    theirs = await copy_csv(conn, shaped.sql, values)
+    ours = await export_bytes(service, export, "csv", items + ours_options + PATHS[path])
+    theirs = await copy_csv(conn, shaped.sql, values, **copy_options)
+    if ("csv_bom", "true") in ours_options:
+        assert ours.startswith(BOM)
+        theirs = BOM + theirs
     assert ours.splitlines() == theirs.splitlines()  # readable diff first
     assert ours == theirs
 

@@ -25,19 +25,22 @@ def read_parquet(data: bytes) -> pa.Table:
     return pq.read_table(io.BytesIO(data))
 
 
-def read_csv(data: bytes) -> tuple[list[str], list[list[str | None]]]:
+def read_csv(data: bytes, delimiter: str = ",") -> tuple[list[str], list[list[str | None]]]:
     """The header and rows of COPY CSV, NULL (an unquoted empty field) as None.
 
     The csv module reads the values, but cannot tell ``""`` (the empty string) from an empty
     field (NULL); Arrow's CSV reader can (``quoted_strings_can_be_null=False``), so it says
     which fields are NULL, and the two must agree.
     """
-    header, *rows = csv.reader(io.StringIO(data.decode(), newline=""), strict=True)
+    text = io.StringIO(data.decode(), newline="")
+    header, *rows = csv.reader(text, delimiter=delimiter, strict=True)
     # A blank line is one NULL field in a one-column file; the csv module reads it as [].
     rows = [row or [""] for row in rows]
     nulls = pa_csv.read_csv(
         io.BytesIO(data),
-        parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+        parse_options=pa_csv.ParseOptions(
+            delimiter=delimiter, newlines_in_values=True, ignore_empty_lines=False
+        ),
         convert_options=pa_csv.ConvertOptions(
             column_types=dict.fromkeys(header, pa.string()),
             null_values=[""],
@@ -71,6 +74,16 @@ def read_ndjson(data: bytes) -> list[dict[str, Any]]:
     for line in lines:
         orjson.loads(line)
     return [json.loads(line, parse_float=Decimal, parse_constant=_no_constants) for line in lines]
+
+
+def read_json(data: bytes) -> list[dict[str, Any]]:
+    """One JSON array of objects, read like ``read_ndjson`` (orjson must accept the document;
+    the values come from the json module, numbers exactly)."""
+    orjson.loads(data)
+    document = json.loads(data, parse_float=Decimal, parse_constant=_no_constants)
+    assert isinstance(document, list), "a JSON array"
+    assert all(isinstance(item, dict) for item in document), "an array of objects"
+    return document
 
 
 def same(a: Any, b: Any) -> bool:
