@@ -19,7 +19,14 @@ from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.catalog.shaping import Shape, shaped_export
-from exporter.db.connections import Pool, PoolLedger, create_pool, probe_database, session_settings
+from exporter.db.connections import (
+    Pool,
+    PoolLedger,
+    create_pool,
+    pool_settings,
+    probe_database,
+    transaction_settings,
+)
 from exporter.db.describe import describe_catalog
 from exporter.db.snapshot import SessionLimits, open_copy, open_rows
 from exporter.db.watermarks import read_horizon
@@ -69,7 +76,7 @@ class ExportService:
         choose_memory_pool()
         pool = await create_pool(
             settings.database_url,
-            server_settings=session_settings(
+            server_settings=pool_settings(
                 timezone=settings.timezone, application_name=settings.application_name
             ),
             min_size=settings.pool_min_size,
@@ -150,6 +157,7 @@ class ExportService:
             acquire_timeout_s=s.pool_acquire_timeout_s,
             statement_timeout_s=statement_timeout_s,
             idle_in_transaction_timeout_s=s.client_write_timeout_s + IDLE_IN_TRANSACTION_MARGIN_S,
+            settings=tuple(transaction_settings(timezone=s.timezone).items()),
         )
 
     def take_export_slot(self, api_key: ApiKey | None) -> Slot:
