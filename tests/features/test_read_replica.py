@@ -171,3 +171,16 @@ def test_a_recovery_conflict_aborts_the_transfer_visibly(
         assert "aborted after" in log
     finally:
         asyncio.run(_execute(database_url, "DROP TABLE IF EXISTS standby_conflict"))
+
+
+def test_incremental_pulls_work_with_a_standby_configured(reading_server: LiveServer) -> None:
+    """A pull and the next one (served by the primary, ``ExportService.pool_for``: this checks
+    they work, not where they ran)."""
+    with httpx.Client(base_url=reading_server.base_url, timeout=60) as client:
+        first = client.get("/exports/orders_incremental?format=csv")
+        assert first.status_code == 200
+        assert first.content.count(b"\n") > 1000
+        token = first.headers["exporter-watermark"]
+        second = client.get("/exports/orders_incremental", params={"format": "csv", "after": token})
+        assert second.status_code == 200
+        assert second.content.count(b"\n") == 1  # the header: nothing new since
