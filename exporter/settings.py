@@ -147,6 +147,13 @@ class Settings:
         "PostgreSQL to export from. Unset: `exporter serve` starts an embedded PostgreSQL.",
         _parse_optional_str,
     )
+    read_database_url: str | None = _setting(
+        None,
+        "EXPORTER_READ_DATABASE_URL",
+        "A hot standby of DATABASE_URL that exports read from. Job state, migrations, the "
+        "catalog's description and incremental pulls stay on DATABASE_URL. Unset: DATABASE_URL.",
+        _parse_optional_str,
+    )
     sql_dir: Path = _setting(
         Path("sql/exports"), "EXPORTER_SQL_DIR", "Directory of export definitions (*.sql).", Path
     )
@@ -512,6 +519,11 @@ class Settings:
                 raise ConfigError(spec.metadata["env"], f"cannot parse {raw!r}: {exc}") from exc
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def read_dsn(self) -> str | None:
+        """The database exports read from."""
+        return self.read_database_url or self.database_url
 
     @property
     def jobs_dsn(self) -> str | None:

@@ -40,21 +40,58 @@ TEXT_DECODED_TYPES = (
 RELEASE_TIMEOUT_S = 5.0
 
 
-def session_settings(*, timezone: str, application_name: str) -> dict[str, str]:
-    """Session settings that fix how values print, whatever the server's own defaults are."""
+def value_settings(*, timezone: str) -> dict[str, str]:
+    """The settings that decide how values print, whatever the server's own defaults are."""
     return {
-        "application_name": application_name,
         "TimeZone": timezone,
         "DateStyle": "ISO, MDY",
         "IntervalStyle": "postgres",
         # 1 is PostgreSQL's default since 12: shortest exact float output. Pinned, not assumed.
         "extra_float_digits": "1",
         "bytea_output": "hex",
-        "client_encoding": "UTF8",
+    }
+
+
+def transaction_settings(*, timezone: str) -> dict[str, str]:
+    """What each export sets for its own transaction (``set_config(name, value, true)``).
+
+    A session's settings cannot be relied on: behind PgBouncer in transaction mode each
+    transaction may run on another server connection, set up by another client (or by
+    nobody). So every export pins, inside its transaction, all that decides how its values
+    print, and the socket check below.
+    """
+    return {
+        **value_settings(timezone=timezone),
         # A backend otherwise notices a vanished client (the service killed, a network
         # partition) only when its next write fails, which a slow query may not do for
         # minutes. PostgreSQL 14+ checks the socket at this interval while a query runs.
         "client_connection_check_interval": "1s",
+    }
+
+
+#: The startup parameters PgBouncer keeps per client and restores on whichever server
+#: connection serves it; it refuses a connection that sends any other (``unsupported startup
+#: parameter``) unless told to ignore it.
+POOLER_TRACKED_SETTINGS = ("application_name", "TimeZone", "DateStyle", "client_encoding")
+
+
+def pool_settings(*, timezone: str, application_name: str) -> dict[str, str]:
+    """Startup parameters of the service's pooled connections: only those a pooler tracks.
+
+    They hold for the statements outside an export's transaction (an incremental pull's
+    ``max(w)::text``); everything else is set per transaction (``transaction_settings``).
+    """
+    every = session_settings(timezone=timezone, application_name=application_name)
+    return {name: every[name] for name in POOLER_TRACKED_SETTINGS}
+
+
+def session_settings(*, timezone: str, application_name: str) -> dict[str, str]:
+    """Startup parameters of a direct connection (the CLI's, tests'): everything pinned for
+    the whole session."""
+    return {
+        "application_name": application_name,
+        **transaction_settings(timezone=timezone),
+        "client_encoding": "UTF8",
     }
 
 
@@ -101,7 +138,10 @@ async def create_pool(
             max_size=max_size,
             server_settings=dict(server_settings),
             init=init_connection,
-            # Statements are prepared per export request; a cache would only hold them longer.
+            # Statements are prepared per export request; a cache would only hold them longer,
+            # and behind PgBouncer in transaction mode a cached (named) statement lives on one
+            # server connection while the next transaction may run on another. Without a
+            # cache asyncpg prepares unnamed statements, which end with their transaction.
             statement_cache_size=0,
         )
     except DRIVER_ERRORS as exc:

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SessionLimits:
-    """Time limits applied to one export's transaction."""
+    """What one export's transaction runs under: its time limits, and the settings set for
+    it alone (``connections.transaction_settings``)."""
 
     #: Wait for a free pooled connection at most this long.
     acquire_timeout_s: float
@@ -41,12 +42,19 @@ class SessionLimits:
     #: PostgreSQL idle_in_transaction_session_timeout: how long the session may sit between
     #: round trips (the service waiting on a slow client) before PostgreSQL ends it (0: none).
     idle_in_transaction_timeout_s: float
+    #: Settings (name, value) that hold for the transaction alone: how values print.
+    settings: tuple[tuple[str, str], ...] = ()
 
-
-_SET_LIMITS = (
-    "SELECT set_config('statement_timeout', $1, true),"
-    " set_config('idle_in_transaction_session_timeout', $2, true)"
-)
+    def transaction_settings(self) -> list[tuple[str, str]]:
+        """Every setting of the transaction, the time limits included."""
+        return [
+            ("statement_timeout", _milliseconds(self.statement_timeout_s)),
+            (
+                "idle_in_transaction_session_timeout",
+                _milliseconds(self.idle_in_transaction_timeout_s),
+            ),
+            *self.settings,
+        ]
 
 
 class CopyOptions(TypedDict, total=False):
@@ -275,13 +283,16 @@ async def _start(
     values: Sequence[str],
     limits: SessionLimits,
 ) -> Any:
-    """BEGIN, set the limits, PREPARE and bind: returns the open cursor."""
+    """BEGIN, set the transaction's settings, PREPARE and bind: returns the open cursor.
+
+    The settings are transaction-local (``set_config(..., true)``), so they hold wherever the
+    transaction runs (a pooler's server connection) and end with it. PREPARE makes an unnamed
+    statement (the pool caches none): nothing outlives the transaction on the server.
+    """
     await transaction.start()
-    await conn.fetchval(
-        _SET_LIMITS,
-        _milliseconds(limits.statement_timeout_s),
-        _milliseconds(limits.idle_in_transaction_timeout_s),
-    )
+    settings = limits.transaction_settings()
+    calls = ", ".join(f"set_config(${2 * i + 1}, ${2 * i + 2}, true)" for i in range(len(settings)))
+    await conn.fetchval(f"SELECT {calls}", *(text for pair in settings for text in pair))
     statement = await conn.prepare(export.sql)
     return await statement.cursor(*values)
 

@@ -19,7 +19,14 @@ from exporter.access.limits import ConcurrencyLimiter, RetryAfter, Slot
 from exporter.catalog.definitions import Catalog, ExportDefinition, load_catalog
 from exporter.catalog.params import Bounds, ExportRequest, bind_request
 from exporter.catalog.shaping import Shape, shaped_export
-from exporter.db.connections import Pool, PoolLedger, create_pool, probe_database, session_settings
+from exporter.db.connections import (
+    Pool,
+    PoolLedger,
+    create_pool,
+    pool_settings,
+    probe_database,
+    transaction_settings,
+)
 from exporter.db.describe import describe_catalog
 from exporter.db.snapshot import SessionLimits, open_copy, open_rows
 from exporter.db.watermarks import read_horizon
@@ -51,9 +58,12 @@ class ExportService:
     """A running exporter: settings, connection pool and the described catalog."""
 
     settings: Settings
+    #: Exports read here: the standby's pool with EXPORTER_READ_DATABASE_URL, else the primary's.
     pool: Pool
     catalog: Catalog
     encode_limiter: anyio.CapacityLimiter
+    #: DATABASE_URL's pool when exports read from a standby (``pool_for``); else None.
+    primary_pool: Pool | None = None
     #: Exports running on this replica, in total and per API key (``take_export_slot``).
     replica_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
     key_exports: ConcurrencyLimiter = field(default_factory=ConcurrencyLimiter)
@@ -63,27 +73,40 @@ class ExportService:
 
     @classmethod
     async def start(cls, settings: Settings) -> ExportService:
-        """Parse the catalog, connect, and describe every export; fail loudly on any problem."""
+        """Parse the catalog, connect, and describe every export; fail loudly on any problem.
+
+        With ``EXPORTER_READ_DATABASE_URL`` exports read from that standby, and a second pool
+        on ``DATABASE_URL`` (the primary) describes the catalog (a standby cannot create the
+        temporary table that reveals ``numeric(p,s)``; it holds the same catalog) and runs
+        incremental pulls (see ``pool_for``).
+        """
         if not settings.database_url:
             raise ConfigError("DATABASE_URL", "no database to export from")
         parsed = load_catalog(settings.sql_dir)
         choose_memory_pool()
-        pool = await create_pool(
-            settings.database_url,
-            server_settings=session_settings(
-                timezone=settings.timezone, application_name=settings.application_name
-            ),
-            min_size=settings.pool_min_size,
-            max_size=settings.pool_max_size,
+        startup = pool_settings(
+            timezone=settings.timezone, application_name=settings.application_name
         )
+        sizes = {"min_size": settings.pool_min_size, "max_size": settings.pool_max_size}
+        read_dsn = settings.read_database_url or settings.database_url
+        pool = await create_pool(read_dsn, server_settings=startup, **sizes)
+        primary_pool: Pool | None = None
         try:
-            described = await describe_catalog(pool, list(parsed.values()))
+            if settings.read_database_url:
+                sizes["min_size"] = 0  # incremental pulls only: opened when one comes
+                primary_pool = await create_pool(
+                    settings.database_url, server_settings=startup, **sizes
+                )
+            described = await describe_catalog(primary_pool or pool, list(parsed.values()))
         except BaseException:
-            await pool.close()
+            for opened in (pool, primary_pool):
+                if opened is not None:
+                    await opened.close()
             raise
         service = cls(
             settings=settings,
             pool=pool,
+            primary_pool=primary_pool,
             catalog=Catalog(described),
             encode_limiter=anyio.CapacityLimiter(settings.encode_threads),
         )
@@ -92,11 +115,27 @@ class ExportService:
         return service
 
     async def close(self, timeout_s: float = 10.0) -> None:
-        """Close the pool; connections not back within ``timeout_s`` are terminated."""
-        try:
-            await asyncio.wait_for(self.pool.close(), timeout_s)
-        except TimeoutError:
-            self.pool.terminate()
+        """Close the pools; connections not back within ``timeout_s`` are terminated."""
+        for pool in (self.pool, self.primary_pool):
+            if pool is None:
+                continue
+            try:
+                await asyncio.wait_for(pool.close(), timeout_s)
+            except TimeoutError:
+                pool.terminate()
+
+    def pool_for(self, export: ExportDefinition) -> Pool:
+        """The pool ``export`` reads from: the standby's, if there is one, except for an
+        incremental pull.
+
+        An incremental pull decides its upper bound from the transactions still open where
+        rows are written (the primary's ``pg_stat_activity``), then must read every row up to
+        it: a standby replaying behind would leave out rows that the next pull then skips.
+        So it reads from the primary, both its bound and its rows.
+        """
+        if export.watermark_column is not None and self.primary_pool is not None:
+            return self.primary_pool
+        return self.pool
 
     def pool_stats(self) -> dict[str, int]:
         """Connections: open, idle, checked out, lost and the maximum; exports waiting for one.
@@ -114,9 +153,10 @@ class ExportService:
 
         Uses its own connection, not the pool's: readiness must not wait behind busy exports.
         """
-        assert self.settings.database_url is not None
+        dsn = self.settings.read_dsn
+        assert dsn is not None
         return await probe_database(
-            self.settings.database_url,
+            dsn,
             application_name=self.settings.application_name + "-probe",
             timeout_s=timeout_s,
         )
@@ -151,6 +191,7 @@ class ExportService:
             acquire_timeout_s=s.pool_acquire_timeout_s,
             statement_timeout_s=statement_timeout_s,
             idle_in_transaction_timeout_s=s.client_write_timeout_s + IDLE_IN_TRANSACTION_MARGIN_S,
+            settings=tuple(transaction_settings(timezone=s.timezone).items()),
         )
 
     def take_export_slot(self, api_key: ApiKey | None) -> Slot:
@@ -198,7 +239,7 @@ class ExportService:
             else read_token(request.after, export, self.watermark_key)
         )
         horizon = await read_horizon(
-            self.pool,
+            self.pool_for(export),
             export,
             request.values,
             candidate_taken_at=None if previous.candidate is None else previous.candidate.taken_at,
@@ -244,7 +285,7 @@ class ExportService:
         plan = None if use_cursor else copy_plan(output.name, export.columns, csv)
         if plan is not None:
             async with open_copy(
-                self.pool,
+                self.pool_for(export),
                 export,
                 values,
                 select=plan.select,
@@ -273,7 +314,7 @@ class ExportService:
                 )
             return
         async with open_rows(
-            self.pool,
+            self.pool_for(export),
             export,
             values,
             fetch_rows=request.fetch_rows,

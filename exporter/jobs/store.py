@@ -58,6 +58,9 @@ class JobStore:
             max_size=4,
             init=_init_connection,
             server_settings={"application_name": application_name},
+            # Named (cached) statements break behind PgBouncer in transaction mode: the next
+            # transaction may run on a server connection that never prepared them.
+            statement_cache_size=0,
         )
         try:
             async with pool.acquire() as conn:
