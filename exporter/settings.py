@@ -163,6 +163,14 @@ class Settings:
         _parse_int,
         check=_positive,
     )
+    fetch_rows_min: int = _setting(
+        100,
+        "EXPORTER_FETCH_ROWS_MIN",
+        "Smallest fetch_rows a request may ask for: tiny round trips multiply the server's CPU "
+        "per row (fetch_rows=1 costs ~186x on CSV).",
+        _parse_int,
+        check=_positive,
+    )
     fetch_rows_max: int = _setting(
         100_000,
         "EXPORTER_FETCH_ROWS_MAX",
@@ -196,6 +204,14 @@ class Settings:
         65_536,
         "EXPORTER_PARQUET_ROW_GROUP_ROWS",
         "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
+        _parse_int,
+        check=_positive,
+    )
+    parquet_row_group_bytes: int = _setting(
+        64 * MIB,
+        "EXPORTER_PARQUET_ROW_GROUP_BYTES",
+        "Arrow bytes buffered per Parquet row group: a group closes at this size even before "
+        "its rows are reached (bounds Parquet's memory per export whatever the rows' width).",
         _parse_int,
         check=_positive,
     )
@@ -449,6 +465,8 @@ class Settings:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:
             raise ConfigError("fetch_rows", f"must not exceed fetch_rows_max={self.fetch_rows_max}")
+        if self.fetch_rows_min > self.fetch_rows:
+            raise ConfigError("fetch_rows_min", f"must not exceed fetch_rows={self.fetch_rows}")
         if self.chunk_bytes > self.chunk_bytes_max:
             raise ConfigError(
                 "chunk_bytes", f"must not exceed chunk_bytes_max={self.chunk_bytes_max}"

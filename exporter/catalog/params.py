@@ -22,6 +22,8 @@ class Bounds:
 
     fetch_rows_default: int
     fetch_rows_max: int
+    #: A floor: tiny round trips multiply the server's CPU and memory per row.
+    fetch_rows_min: int = 1
     chunk_bytes_default: int
     chunk_bytes_max: int
     chunk_bytes_min: int = 1024
@@ -125,7 +127,13 @@ def bind_request(
         export=export,
         values=tuple(values),
         named_values=named,
-        fetch_rows=_bounded(raw, "fetch_rows", bounds.fetch_rows_default, 1, bounds.fetch_rows_max),
+        fetch_rows=_bounded(
+            raw,
+            "fetch_rows",
+            bounds.fetch_rows_default,
+            bounds.fetch_rows_min,
+            bounds.fetch_rows_max,
+        ),
         fetch_rows_given="fetch_rows" in raw,
         chunk_bytes=_bounded(
             raw,

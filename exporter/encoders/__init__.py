@@ -55,10 +55,20 @@ class Format:
         """The full ``Content-Type`` header value."""
         return self.media_type + self.content_type_params
 
-    def create_encoder(self, columns: Sequence[Column], *, parquet_row_group_rows: int) -> Encoder:
+    def create_encoder(
+        self,
+        columns: Sequence[Column],
+        *,
+        parquet_row_group_rows: int,
+        parquet_row_group_bytes: int = 64 * 1024 * 1024,
+    ) -> Encoder:
         """An encoder for ``columns`` (imports the format's module on first use)."""
         factory: EncoderFactory = importlib.import_module(self.encoder_module).create_encoder
-        return factory(columns, parquet_row_group_rows=parquet_row_group_rows)
+        return factory(
+            columns,
+            parquet_row_group_rows=parquet_row_group_rows,
+            parquet_row_group_bytes=parquet_row_group_bytes,
+        )
 
 
 FORMATS: dict[str, Format] = {

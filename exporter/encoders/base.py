@@ -41,4 +41,10 @@ class TextColumnsEncoder(Encoder, Protocol):
 class EncoderFactory(Protocol):
     """Builds an encoder for one export's columns."""
 
-    def __call__(self, columns: Sequence[Column], *, parquet_row_group_rows: int) -> Encoder: ...
+    def __call__(
+        self,
+        columns: Sequence[Column],
+        *,
+        parquet_row_group_rows: int,
+        parquet_row_group_bytes: int,
+    ) -> Encoder: ...

@@ -110,6 +110,7 @@ class ExportService:
         s = self.settings
         return Bounds(
             fetch_rows_default=s.fetch_rows,
+            fetch_rows_min=s.fetch_rows_min,
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
@@ -187,6 +188,7 @@ class ExportService:
             output.create_encoder,
             export.columns,
             parquet_row_group_rows=self.settings.parquet_row_group_rows,
+            parquet_row_group_bytes=self.settings.parquet_row_group_bytes,
         )
         use_cursor = request.fetch_rows_given or export.max_rows is not None
         plan = None if use_cursor else copy_plan(output.name, export.columns)
