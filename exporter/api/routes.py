@@ -88,23 +88,32 @@ def build_router(catalog: Catalog) -> APIRouter:
         "/readyz",
         summary="Readiness: PostgreSQL reachable and the catalog loaded",
         tags=["health"],
-        responses={503: {"description": "Not ready (database unreachable)"}},
+        responses={
+            503: {
+                "description": "Not ready (database unreachable, job worker or jobs "
+                "directory unusable)"
+            }
+        },
     )
     async def readyz(request: Request) -> Response:
-        service = runtime_of(request).service
+        runtime = runtime_of(request)
+        service = runtime.service
         problem = await service.check_database()
         pool = service.pool_stats()
         if problem is None and pool["lost"] >= pool["max"]:
             problem = f"the pool lost all {pool['lost']} of its connections"
-        status = "ready" if problem is None else "not ready"
-        if problem is None and pool["lost"]:
+        jobs_problem = runtime.jobs_problem()
+        status = "ready" if problem is None and jobs_problem is None else "not ready"
+        if status == "ready" and pool["lost"]:
             status = "degraded"  # still serving, on fewer connections: say so
         body = {
             "status": status,
             "database": problem or "ok",
+            "jobs": jobs_problem or "ok",
             "exports": len(service.catalog),
             "pool": pool,
         }
+        problem = problem or jobs_problem
         return Response(
             orjson.dumps(body),
             status_code=200 if problem is None else 503,
