@@ -178,6 +178,20 @@ class Settings:
         _parse_int,
         check=_positive,
     )
+    param_value_max_bytes: int = _setting(
+        64 * KIB,
+        "EXPORTER_PARAM_VALUE_MAX_BYTES",
+        "Longest parameter value (UTF-8 bytes) a request or job may give; longer ones get 422.",
+        _parse_int,
+        check=_positive,
+    )
+    request_body_max_bytes: int = _setting(
+        1 * MIB,
+        "EXPORTER_REQUEST_BODY_MAX_BYTES",
+        "Largest request body read (a job submission); larger ones get 413 unread.",
+        _parse_int,
+        check=_positive,
+    )
     chunk_bytes: int = _setting(
         256 * KIB,
         "EXPORTER_CHUNK_BYTES",

@@ -21,7 +21,14 @@ from exporter.api.problems import response_for_error
 from exporter.api.state import runtime_of
 from exporter.compression import codec_named
 from exporter.encoders import FORMATS
-from exporter.errors import ExporterError, InvalidParameter, JobFileGone, JobFilePending, UnknownJob
+from exporter.errors import (
+    ExporterError,
+    InvalidParameter,
+    JobFileGone,
+    JobFilePending,
+    RequestTooLarge,
+    UnknownJob,
+)
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
@@ -82,8 +89,9 @@ async def submit_job(request: Request) -> Response:
     service: ExportService = runtime_of(request).service
     store: JobStore = runtime_of(request).job_store
     try:
+        raw = await _read_body(request, service.settings.request_body_max_bytes)
         try:
-            body = orjson.loads(await request.body())
+            body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise InvalidParameter("body", f"not valid JSON: {exc}") from None
         spec = parse_job_spec(body)
@@ -103,6 +111,22 @@ async def submit_job(request: Request) -> Response:
     if worker is not None:
         worker.wake()
     return _json(_shown(request, job), 202, headers={"Location": f"/jobs/{job.id}"})
+
+
+async def _read_body(request: Request, limit_bytes: int) -> bytes:
+    """The body, or ``RequestTooLarge`` as soon as it is known to pass ``limit_bytes`` (from
+    ``Content-Length``, else while reading: never more than the limit held)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit_bytes:
+        raise RequestTooLarge(limit_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit_bytes:
+            raise RequestTooLarge(limit_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 async def list_jobs(request: Request) -> Response:

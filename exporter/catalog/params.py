@@ -27,6 +27,8 @@ class Bounds:
     chunk_bytes_default: int
     chunk_bytes_max: int
     chunk_bytes_min: int = 1024
+    #: Longest value, in UTF-8 bytes: a value is logged, stored with a job and shown back.
+    param_value_max_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -102,6 +104,12 @@ def bind_request(
             raise InvalidParameter(name, "given more than once")
         if name not in declared and name not in RESERVED_PARAM_NAMES:
             raise InvalidParameter(name, _unknown_reason(export, name))
+        if len(value) * 4 > bounds.param_value_max_bytes and (
+            len(value.encode("utf-8", "surrogatepass")) > bounds.param_value_max_bytes
+        ):
+            raise InvalidParameter(
+                name, f"longer than {bounds.param_value_max_bytes:,} bytes (the limit)"
+            )
         raw[name] = value
     values: list[str] = []
     named: dict[str, str] = {}

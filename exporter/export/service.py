@@ -114,6 +114,7 @@ class ExportService:
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
+            param_value_max_bytes=s.param_value_max_bytes,
         )
 
     def session_limits(
