@@ -94,6 +94,11 @@ def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must not be negative"
 
 
+def _octal_mode(value: str) -> str | None:
+    valid = re.fullmatch(r"0?[0-7]{3}", value)
+    return None if valid else "must be an octal file mode such as 0600 or 0640"
+
+
 def _long_enough_secret(value: str | None) -> str | None:
     return None if value is None or len(value) >= 32 else "must be at least 32 characters"
 
@@ -331,6 +336,13 @@ class Settings:
         "Where job files are written; replicas sharing one database must share this directory.",
         Path,
     )
+    file_mode: str = _setting(
+        "0600",
+        "EXPORTER_FILE_MODE",
+        "Permissions (octal) of new job files and `exporter export` outputs; a replaced file "
+        "keeps its own mode and owner.",
+        check=_octal_mode,
+    )
     jobs_concurrency: int = _setting(
         2,
         "EXPORTER_JOBS_CONCURRENCY",
@@ -505,6 +517,11 @@ class Settings:
                 raise ConfigError(spec.metadata["env"], f"cannot parse {raw!r}: {exc}") from exc
         values.update(overrides)
         return cls(**values)
+
+    @property
+    def file_mode_bits(self) -> int:
+        """``file_mode`` as permission bits."""
+        return int(self.file_mode, 8)
 
     @property
     def jobs_dsn(self) -> str | None:

@@ -195,6 +195,7 @@ class JobWorker:
             codec=codec_named(job.spec.compression),
             stats=progress.stats,
             on_open=on_open,
+            mode=self.service.settings.file_mode_bits,
         )
 
     async def _heartbeat(
