@@ -12,7 +12,12 @@ from uuid import UUID
 import anyio
 import orjson
 from fastapi import APIRouter, Request, WebSocket
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    MalformedRangeHeader,
+    Response,
+    StreamingResponse,
+)
 from starlette.websockets import WebSocketDisconnect
 
 from exporter.api.auth import api_key_of, require_export_allowed
@@ -37,7 +42,11 @@ from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
 #: Media types of compressed job files (they are files, not a Content-Encoding).
-_COMPRESSED_MEDIA_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
+_COMPRESSED_MEDIA_TYPES = {
+    "gzip": "application/gzip",
+    "zstd": "application/zstd",
+    "br": "application/x-brotli",
+}
 #: An SSE comment this often keeps proxies from closing a quiet stream.
 SSE_KEEPALIVE_S = 15.0
 LIST_LIMIT_DEFAULT = 50
@@ -132,7 +141,10 @@ async def _read_body(request: Request, limit_bytes: int) -> bytes:
 async def list_jobs(request: Request) -> Response:
     store: JobStore = runtime_of(request).job_store
     raw_limit = request.query_params.get("limit", str(LIST_LIMIT_DEFAULT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not (
+        1 <= int(raw_limit) <= LIST_LIMIT_MAX
+    ):
         return response_for_error(
             InvalidParameter("limit", f"expected an integer from 1 to {LIST_LIMIT_MAX}")
         )
@@ -179,7 +191,7 @@ async def download_job(job_id: str, request: Request) -> Response:
         return response_for_error(exc)
     output = FORMATS[job.spec.format]
     media_type = _COMPRESSED_MEDIA_TYPES.get(job.spec.compression, output.content_type)
-    return FileResponse(
+    return _FileResponse(
         path,
         media_type=media_type,
         stat_result=stat,
@@ -191,6 +203,18 @@ async def download_job(job_id: str, request: Request) -> Response:
             "X-Content-SHA256": job.file_sha256 or "",
         },
     )
+
+
+class _FileResponse(FileResponse):
+    """Starlette's file response, except that a malformed ``Range`` is ignored (a full 200),
+    as RFC 9110 14.2 asks, instead of answered 400."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            return []
 
 
 def _downloadable_path(job: Job, jobs_dir: Path) -> Path:
