@@ -92,7 +92,7 @@ def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
 def _choose_format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
-    suffixes = Path(args.output or "").suffixes
+    suffixes = [suffix.lower() for suffix in Path(args.output or "").suffixes]
     if suffixes and suffixes[-1] in _COMPRESSION_BY_SUFFIX:
         suffixes = suffixes[:-1]
     return _FORMAT_BY_SUFFIX.get(suffixes[-1] if suffixes else "", DEFAULT_FORMAT.name)
@@ -101,7 +101,7 @@ def _choose_format(args: argparse.Namespace) -> str:
 def _choose_compression(args: argparse.Namespace) -> str:
     if args.compression:
         return str(args.compression)
-    return _COMPRESSION_BY_SUFFIX.get(Path(args.output or "").suffix, "none")
+    return _COMPRESSION_BY_SUFFIX.get(Path(args.output or "").suffix.lower(), "none")
 
 
 async def _run_interruptibly(
