@@ -15,12 +15,13 @@ from exporter.api.auth import api_key_of, may_use_export, require_export_allowed
 from exporter.api.content_coding import choose_response_coding
 from exporter.api.negotiation import choose_format, content_disposition, download_filename
 from exporter.api.openapi import document_export
+from exporter.api.query import read_query
 from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, refuse
 from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest
 from exporter.encoders import Format
-from exporter.errors import ExporterError, UnknownExport
+from exporter.errors import ExporterError, InvalidParameter, UnknownExport
 from exporter.export.service import ExportService
 from exporter.observability.metrics import ExportMetrics
 
@@ -151,15 +152,19 @@ class ExportCall:
     items: list[tuple[str, str]]
     service: ExportService
     metrics: ExportMetrics
+    #: The first query item that was not UTF-8 (its text above has U+FFFD): refused with 422.
+    invalid_utf8: str | None = None
 
     @classmethod
     def read(cls, request: Request, export_name: str) -> ExportCall:
         """The call ``request`` makes to ``export_name``."""
         runtime = runtime_of(request)
+        items, invalid_utf8 = read_query(request.scope)
         return cls(
             request=request,
             export_name=export_name,
-            items=request.query_params.multi_items(),
+            items=items,
+            invalid_utf8=invalid_utf8,
             service=runtime.service,
             metrics=runtime.metrics,
         )
@@ -170,6 +175,8 @@ class ExportCall:
         # Before the lookup: a key learns nothing about exports it may not use, not even
         # whether they exist.
         require_export_allowed(self.request, self.export_name)
+        if self.invalid_utf8 is not None:  # never bound as U+FFFD
+            raise InvalidParameter(self.invalid_utf8, "not valid UTF-8 once percent-decoded")
         export_request = self.service.bind(self.export_name, self.items)
         output = choose_format(export_request.format_name, self.request.headers.get("accept"))
         choose_response_coding(
