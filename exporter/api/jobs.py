@@ -37,7 +37,7 @@ from exporter.errors import (
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
-from exporter.jobs.model import FileStatus, Job, JobState, parse_job_spec
+from exporter.jobs.model import FileStatus, Job, JobState, load_job_body, parse_job_spec
 from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
@@ -99,11 +99,7 @@ async def submit_job(request: Request) -> Response:
     store: JobStore = runtime_of(request).job_store
     try:
         raw = await _read_body(request, service.settings.request_body_max_bytes)
-        try:
-            body = orjson.loads(raw)
-        except orjson.JSONDecodeError as exc:
-            raise InvalidParameter("body", f"not valid JSON: {exc}") from None
-        spec = parse_job_spec(body)
+        spec = parse_job_spec(load_job_body(raw))
         require_export_allowed(request, spec.export)  # 403, as for a stream
         service.bind(spec.export, spec.request_items())  # the streaming endpoint's checks
     except ExporterError as exc:

@@ -51,3 +51,35 @@ def test_a_malformed_range_is_ignored(client: httpx.Client, malformed: str) -> N
     assert response.content == full.content
     ranged = client.get(f"/jobs/{job['id']}/download", headers={"Range": "bytes=0-9"})
     assert ranged.status_code == 206 and ranged.content == full.content[:10]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"export": "echo", "params": {"t": "a", "t": "b"}}',
+        b'{"export": "echo", "export": "numbers"}',
+        b'{"export": "echo", "params": {"t": 0.1000000000000000055511151231257827}}',
+        b'{"export": "echo", "params": {"t": 1e400}}',
+        b'{"export": "echo", "params": {"t": NaN}}',
+        b'{"export": "echo", "params": {"t": "\xff"}}',
+    ],
+)
+def test_ambiguous_json_is_422(client: httpx.Client, body: bytes) -> None:
+    response = client.post("/jobs", content=body)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    ("number", "text"),
+    [
+        (b"123456789012345678901234567890", "123456789012345678901234567890"),
+        (b"2.5", "2.5"),
+        (b"0.01", "0.01"),
+        (b"1e2", "100.0"),
+    ],
+)
+def test_numbers_are_kept_exactly(client: httpx.Client, number: bytes, text: str) -> None:
+    response = client.post("/jobs", content=b'{"export": "echo", "params": {"t": %s}}' % number)
+    assert response.status_code == 202, response.text
+    assert response.json()["params"]["t"] == text
