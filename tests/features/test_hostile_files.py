@@ -64,8 +64,10 @@ def test_a_fifo_is_written_into(database_url: str, catalog_dir: Path, tmp_path: 
     assert _csv_lines(received[0]) == int(ROWS) + 1
 
 
-def test_dev_stdout_is_written_in_place(database_url: str, catalog_dir: Path) -> None:
-    result = _export("/dev/stdout", database_url, catalog_dir)
+def test_the_process_s_own_stdout_is_written_in_place(database_url: str, catalog_dir: Path) -> None:
+    # /dev/fd/1, not /dev/stdout: code without the fix would replace the machine's /dev/stdout
+    # with a regular file (it did, once); under /dev/fd (that is /proc) it can only fail.
+    result = _export("/dev/fd/1", database_url, catalog_dir)
     assert result.returncode == 0, result.stderr
     assert _csv_lines(result.stdout) == int(ROWS) + 1
 
