@@ -18,6 +18,7 @@ ExporterError                        code "internal-error"
 │   ├── UnacceptableEncoding
 │   ├── InvalidParameter
 │   ├── InvalidParameterValue        PostgreSQL itself refused a bound value (SQLSTATE class 22)
+│   ├── RequestTooLarge              a request body over its limit
 │   ├── NotAuthenticated
 │   ├── ExportForbidden
 │   ├── CsrfRefused                  a browser session's state change without its token
@@ -69,6 +70,7 @@ class Cause(StrEnum):
     UNSUPPORTED_FORMAT = "unsupported_format"
     UNACCEPTABLE_ENCODING = "unacceptable_encoding"
     INVALID_PARAMETER = "invalid_parameter"
+    REQUEST_TOO_LARGE = "request_too_large"
     UNAUTHORIZED = "unauthorized"
     FORBIDDEN = "forbidden"
     UNKNOWN_JOB = "unknown_job"
@@ -219,6 +221,17 @@ class InvalidParameterValue(Rejected):
         self.export = export
         self.reason = reason
         self.sqlstate = sqlstate
+
+
+class RequestTooLarge(Rejected):
+    """A request body is larger than the service reads (``EXPORTER_REQUEST_BODY_MAX_BYTES``)."""
+
+    code = "request-too-large"
+    cause = Cause.REQUEST_TOO_LARGE
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(f"the request body is larger than {limit_bytes:,} bytes")
+        self.limit_bytes = limit_bytes
 
 
 class NotAuthenticated(Rejected):

@@ -94,6 +94,11 @@ def _not_negative(value: float) -> str | None:
     return None if value >= 0 else "must not be negative"
 
 
+def _octal_mode(value: str) -> str | None:
+    valid = re.fullmatch(r"0?[0-7]{3}", value)
+    return None if valid else "must be an octal file mode such as 0600 or 0640"
+
+
 def _long_enough_secret(value: str | None) -> str | None:
     return None if value is None or len(value) >= 32 else "must be at least 32 characters"
 
@@ -183,6 +188,14 @@ class Settings:
         _parse_int,
         check=_positive,
     )
+    fetch_rows_min: int = _setting(
+        100,
+        "EXPORTER_FETCH_ROWS_MIN",
+        "Smallest fetch_rows a request may ask for: tiny round trips multiply the server's CPU "
+        "per row (fetch_rows=1 costs ~186x on CSV).",
+        _parse_int,
+        check=_positive,
+    )
     fetch_rows_max: int = _setting(
         100_000,
         "EXPORTER_FETCH_ROWS_MAX",
@@ -194,6 +207,20 @@ class Settings:
         1_000_000,
         "EXPORTER_LIMIT_MAX",
         "Largest limit=N a request may ask for (a larger one is refused with 422).",
+        _parse_int,
+        check=_positive,
+    )
+    param_value_max_bytes: int = _setting(
+        64 * KIB,
+        "EXPORTER_PARAM_VALUE_MAX_BYTES",
+        "Longest parameter value (UTF-8 bytes) a request or job may give; longer ones get 422.",
+        _parse_int,
+        check=_positive,
+    )
+    request_body_max_bytes: int = _setting(
+        1 * MIB,
+        "EXPORTER_REQUEST_BODY_MAX_BYTES",
+        "Largest request body read (a job submission); larger ones get 413 unread.",
         _parse_int,
         check=_positive,
     )
@@ -223,6 +250,14 @@ class Settings:
         65_536,
         "EXPORTER_PARQUET_ROW_GROUP_ROWS",
         "Rows buffered per Parquet row group (bounds Parquet's memory per export).",
+        _parse_int,
+        check=_positive,
+    )
+    parquet_row_group_bytes: int = _setting(
+        64 * MIB,
+        "EXPORTER_PARQUET_ROW_GROUP_BYTES",
+        "Arrow bytes buffered per Parquet row group: a group closes at this size even before "
+        "its rows are reached (bounds Parquet's memory per export whatever the rows' width).",
         _parse_int,
         check=_positive,
     )
@@ -327,6 +362,13 @@ class Settings:
         "EXPORTER_JOBS_DIR",
         "Where job files are written; replicas sharing one database must share this directory.",
         Path,
+    )
+    file_mode: str = _setting(
+        "0600",
+        "EXPORTER_FILE_MODE",
+        "Permissions (octal) of new job files and `exporter export` outputs; a replaced file "
+        "keeps its own mode and owner.",
+        check=_octal_mode,
     )
     jobs_concurrency: int = _setting(
         2,
@@ -495,6 +537,8 @@ class Settings:
             raise ConfigError("pool_min_size", "must be between 0 and pool_max_size")
         if self.fetch_rows > self.fetch_rows_max:
             raise ConfigError("fetch_rows", f"must not exceed fetch_rows_max={self.fetch_rows_max}")
+        if self.fetch_rows_min > self.fetch_rows:
+            raise ConfigError("fetch_rows_min", f"must not exceed fetch_rows={self.fetch_rows}")
         if self.chunk_bytes > self.chunk_bytes_max:
             raise ConfigError(
                 "chunk_bytes", f"must not exceed chunk_bytes_max={self.chunk_bytes_max}"
@@ -524,6 +568,11 @@ class Settings:
     def read_dsn(self) -> str | None:
         """The database exports read from."""
         return self.read_database_url or self.database_url
+
+    @property
+    def file_mode_bits(self) -> int:
+        """``file_mode`` as permission bits."""
+        return int(self.file_mode, 8)
 
     @property
     def jobs_dsn(self) -> str | None:

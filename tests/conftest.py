@@ -103,7 +103,8 @@ def catalog_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def settings(database_url: str, catalog_dir: Path) -> Settings:
-    return Settings.from_env({}, database_url=database_url, sql_dir=catalog_dir)
+    # Tests drive tiny batches on purpose; EXPORTER_FETCH_ROWS_MIN has its own tests.
+    return Settings.from_env({}, database_url=database_url, sql_dir=catalog_dir, fetch_rows_min=1)
 
 
 @pytest.fixture

@@ -34,6 +34,8 @@ def test_reads_the_environment_with_units() -> None:
         ({"EXPORTER_STATEMENT_TIMEOUT": "soon"}, "EXPORTER_STATEMENT_TIMEOUT"),
         ({"EXPORTER_FETCH_ROWS": "0"}, "fetch_rows"),
         ({"EXPORTER_FETCH_ROWS": "200000"}, "fetch_rows"),
+        ({"EXPORTER_FETCH_ROWS_MIN": "2000"}, "fetch_rows_min"),
+        ({"EXPORTER_PARQUET_ROW_GROUP_BYTES": "0"}, "parquet_row_group_bytes"),
         ({"EXPORTER_POOL_MIN_SIZE": "20"}, "pool_min_size"),
         ({"EXPORTER_CLIENT_WRITE_TIMEOUT": "0"}, "client_write_timeout_s"),
         ({"EXPORTER_AUTH": "maybe"}, "auth"),

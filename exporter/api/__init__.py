@@ -4,7 +4,8 @@
   read.
 - ``routes``: exports, the catalog and health; ``jobs``: the job API; ``streaming``: the pure
   ASGI response that streams one export.
-- ``problems``: the one table from error classes to problem+json answers.
+- ``problems``: the one table from error classes to problem+json answers; ``query``: the
+  query string read as strict UTF-8.
 - ``openapi``: the per-export documentation; ``negotiation``: formats from ``format=`` and
   ``Accept``.
 - Middleware: ``auth``, ``rate_limit``, ``content_coding``, ``request_id``.
@@ -23,6 +24,7 @@ __all__ = [
     "negotiation",
     "openapi",
     "problems",
+    "query",
     "rate_limit",
     "request_id",
     "routes",

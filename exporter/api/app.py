@@ -31,6 +31,7 @@ from exporter.encoders import FORMATS
 from exporter.export.service import ExportService
 from exporter.jobs import JobStore, JobWorker
 from exporter.jobs.metrics import JobMetrics
+from exporter.jobs.storage import prepare_jobs_dir
 from exporter.observability.metrics import ExportMetrics
 from exporter.settings import Settings
 
@@ -82,6 +83,7 @@ async def lifespan(app: ExporterApp) -> AsyncIterator[dict[str, Runtime]]:
     needs the catalog, which is only known once the service has loaded it.
     """
     settings, metrics = app.startup.settings, app.startup.metrics
+    prepare_jobs_dir(settings.jobs_dir)  # a jobs dir that cannot be written stops start-up
     owned = app.startup.service is None
     running = app.startup.service or await ExportService.start(settings)
     try:
@@ -115,7 +117,7 @@ async def lifespan(app: ExporterApp) -> AsyncIterator[dict[str, Runtime]]:
     try:
         async with anyio.create_task_group() as group:
             if worker is not None:
-                group.start_soon(worker.run)
+                group.start_soon(worker.supervise)
             yield {STATE_RUNTIME: runtime}
             # Running jobs go back to the queue (another replica, or this one restarted,
             # picks them up); waiting for a long job would stall the shutdown.

@@ -12,7 +12,12 @@ from uuid import UUID
 import anyio
 import orjson
 from fastapi import APIRouter, Request, WebSocket
-from starlette.responses import FileResponse, Response, StreamingResponse
+from starlette.responses import (
+    FileResponse,
+    MalformedRangeHeader,
+    Response,
+    StreamingResponse,
+)
 from starlette.websockets import WebSocketDisconnect
 
 from exporter.api.auth import api_key_of, require_export_allowed
@@ -27,13 +32,14 @@ from exporter.errors import (
     InvalidParameter,
     JobFileGone,
     JobFilePending,
+    RequestTooLarge,
     UnknownJob,
     UnknownJobFile,
 )
 from exporter.export.service import ExportService
 from exporter.files.naming import export_filename
 from exporter.jobs.events import follow_job
-from exporter.jobs.model import FileStatus, Job, JobState, parse_job_spec
+from exporter.jobs.model import FileStatus, Job, JobState, load_job_body, parse_job_spec
 from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 
@@ -94,11 +100,8 @@ async def submit_job(request: Request) -> Response:
     service: ExportService = runtime_of(request).service
     store: JobStore = runtime_of(request).job_store
     try:
-        try:
-            body = orjson.loads(await request.body())
-        except orjson.JSONDecodeError as exc:
-            raise InvalidParameter("body", f"not valid JSON: {exc}") from None
-        spec = parse_job_spec(body)
+        raw = await _read_body(request, service.settings.request_body_max_bytes)
+        spec = parse_job_spec(load_job_body(raw))
         require_export_allowed(request, spec.export)  # 403, as for a stream
         service.bind(spec.export, spec.request_items())  # the streaming endpoint's checks
     except ExporterError as exc:
@@ -117,10 +120,29 @@ async def submit_job(request: Request) -> Response:
     return _json(_shown(request, job), 202, headers={"Location": f"/jobs/{job.id}"})
 
 
+async def _read_body(request: Request, limit_bytes: int) -> bytes:
+    """The body, or ``RequestTooLarge`` as soon as it is known to pass ``limit_bytes`` (from
+    ``Content-Length``, else while reading: never more than the limit held)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isascii() and declared.isdigit() and int(declared) > limit_bytes:
+        raise RequestTooLarge(limit_bytes)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit_bytes:
+            raise RequestTooLarge(limit_bytes)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def list_jobs(request: Request) -> Response:
     store: JobStore = runtime_of(request).job_store
     raw_limit = request.query_params.get("limit", str(LIST_LIMIT_DEFAULT))
-    if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= LIST_LIMIT_MAX:
+    # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+    if not (raw_limit.isascii() and raw_limit.isdigit()) or not (
+        1 <= int(raw_limit) <= LIST_LIMIT_MAX
+    ):
         return response_for_error(
             InvalidParameter("limit", f"expected an integer from 1 to {LIST_LIMIT_MAX}")
         )
@@ -191,7 +213,7 @@ async def _download(job_id: str, filename: str | None, request: Request) -> Resp
     media_type = _COMPRESSED_MEDIA_TYPES.get(
         job.spec.compression, content_type(output, csv_header=csv_header)
     )
-    return FileResponse(
+    return _FileResponse(
         path,
         media_type=media_type,
         stat_result=stat,
@@ -205,6 +227,18 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
         return False
     tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
     return "*" in tags or etag in tags
+
+
+class _FileResponse(FileResponse):
+    """Starlette's file response, except that a malformed ``Range`` is ignored (a full 200),
+    as RFC 9110 14.2 asks, instead of answered 400."""
+
+    @classmethod
+    def _parse_range_header(cls, http_range: str, file_size: int) -> list[tuple[int, int]]:
+        try:
+            return super()._parse_range_header(http_range, file_size)
+        except MalformedRangeHeader:
+            return []
 
 
 def _downloadable_path(job: Job, jobs_dir: Path) -> Path:

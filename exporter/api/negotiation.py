@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from urllib.parse import quote
@@ -21,6 +22,10 @@ from exporter.files.naming import export_filename
 #: Below any quality a client can write (q has three decimals): an identity the client did not
 #: mention is acceptable, but any coding it lists with q > 0 is preferred to it.
 _UNLISTED_IDENTITY_Q = 0.0001
+#: RFC 9110 12.4.2: ``qvalue = ( "0" [ "." 0*3DIGIT ] ) / ( "1" [ "." 0*3("0") ] )``.
+_QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+#: Most characters of a client's header a 406 body repeats (a header may be 64 KiB).
+_SHOWN_CHARS = 200
 #: Old names RFC 9110 asks recipients to treat as the coding they stand for.
 _CODING_ALIASES = {"x-gzip": "gzip"}
 
@@ -41,7 +46,7 @@ def choose_format(format_param: str | None, accept: str | None) -> Format:
         if best is None or rank > best[0]:
             best = (rank, candidate)
     if best is None:
-        raise UnsupportedFormat(accept, supported_media_types())
+        raise UnsupportedFormat(_shown(accept), supported_media_types())
     return best[1]
 
 
@@ -80,27 +85,30 @@ def choose_coding(
     if identity_q > 0 and (not wanted or best is None or identity_q > best[0]):
         return None
     if best is None:
-        raise UnacceptableEncoding(accept_encoding, offered)
+        raise UnacceptableEncoding(_shown(accept_encoding), offered)
     return best[1]
 
 
 def _weighted_items(header: str) -> list[tuple[str, float]]:
-    """``Accept``-style items, lower-cased, with their q values (1 when not given)."""
+    """``Accept``-style items, lower-cased, with their q values (1 when not given).
+
+    An item whose q is not an RFC 9110 qvalue (``nan``, ``inf``, ``-1``, ``2``, ``abc``) is
+    left out, as if not listed: ``identity;q=nan`` refuses nothing.
+    """
     items = []
     for part in header.split(","):
         pieces = [p.strip() for p in part.split(";")]
         item = pieces[0].lower()
         if not item:
             continue
-        quality = 1.0
+        quality: float | None = 1.0
         for parameter in pieces[1:]:
             key, _, value = parameter.partition("=")
             if key.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        items.append((item, quality))
+                value = value.strip()
+                quality = float(value) if _QVALUE.fullmatch(value) else None
+        if quality is not None:
+            items.append((item, quality))
     return items
 
 
@@ -110,6 +118,11 @@ def content_type(output: Format, *, csv_header: bool = True) -> str:
     if output.name == "csv" and not csv_header:
         return output.content_type.replace("header=present", "header=absent")
     return output.content_type
+
+
+def _shown(header: str) -> str:
+    """A header as an error may echo it: at most ``_SHOWN_CHARS`` characters."""
+    return header if len(header) <= _SHOWN_CHARS else header[:_SHOWN_CHARS] + "…"
 
 
 def download_filename(export_name: str, output: Format, now: datetime | None = None) -> str:

@@ -29,6 +29,7 @@ from exporter.errors import (
     NotAuthenticated,
     QueryFailed,
     RateLimited,
+    RequestTooLarge,
     RetryLater,
     ServerBusy,
     TooManyConcurrentExports,
@@ -105,6 +106,9 @@ PROBLEMS: dict[type[ExporterError], Problem] = {
     JobFilePending: Problem(409, "Job file not available"),
     JobFileGone: Problem(410, "Job file gone"),
     UnknownJobFile: Problem(404, "Unknown job file"),
+    RequestTooLarge: Problem(
+        413, "Request body too large", extra=lambda e: {"limit_bytes": e.limit_bytes}
+    ),
     InvalidParameter: Problem(
         422, "Invalid parameter", extra=lambda e: {"parameter": e.name, "reason": e.reason}
     ),

@@ -20,12 +20,13 @@ from exporter.api.negotiation import (
     download_filename,
 )
 from exporter.api.openapi import document_export
+from exporter.api.query import read_query
 from exporter.api.state import runtime_of
 from exporter.api.streaming import ExportResponse, HeadersOnlyResponse, refuse
 from exporter.catalog.definitions import Catalog
 from exporter.catalog.params import ExportRequest
 from exporter.encoders import Format
-from exporter.errors import ExporterError, UnknownExport
+from exporter.errors import ExporterError, InvalidParameter, UnknownExport
 from exporter.export.service import ExportService
 from exporter.observability.metrics import ExportMetrics
 
@@ -99,23 +100,32 @@ def build_router(catalog: Catalog) -> APIRouter:
         "/readyz",
         summary="Readiness: PostgreSQL reachable and the catalog loaded",
         tags=["health"],
-        responses={503: {"description": "Not ready (database unreachable)"}},
+        responses={
+            503: {
+                "description": "Not ready (database unreachable, job worker or jobs "
+                "directory unusable)"
+            }
+        },
     )
     async def readyz(request: Request) -> Response:
-        service = runtime_of(request).service
+        runtime = runtime_of(request)
+        service = runtime.service
         problem = await service.check_database()
         pool = service.pool_stats()
         if problem is None and pool["lost"] >= pool["max"]:
             problem = f"the pool lost all {pool['lost']} of its connections"
-        status = "ready" if problem is None else "not ready"
-        if problem is None and pool["lost"]:
+        jobs_problem = runtime.jobs_problem()
+        status = "ready" if problem is None and jobs_problem is None else "not ready"
+        if status == "ready" and pool["lost"]:
             status = "degraded"  # still serving, on fewer connections: say so
         body = {
             "status": status,
             "database": problem or "ok",
+            "jobs": jobs_problem or "ok",
             "exports": len(service.catalog),
             "pool": pool,
         }
+        problem = problem or jobs_problem
         return Response(
             orjson.dumps(body),
             status_code=200 if problem is None else 503,
@@ -194,15 +204,19 @@ class ExportCall:
     items: list[tuple[str, str]]
     service: ExportService
     metrics: ExportMetrics
+    #: The first query item that was not UTF-8 (its text above has U+FFFD): refused with 422.
+    invalid_utf8: str | None = None
 
     @classmethod
     def read(cls, request: Request, export_name: str) -> ExportCall:
         """The call ``request`` makes to ``export_name``."""
         runtime = runtime_of(request)
+        items, invalid_utf8 = read_query(request.scope)
         return cls(
             request=request,
             export_name=export_name,
-            items=request.query_params.multi_items(),
+            items=items,
+            invalid_utf8=invalid_utf8,
             service=runtime.service,
             metrics=runtime.metrics,
         )
@@ -213,6 +227,8 @@ class ExportCall:
         # Before the lookup: a key learns nothing about exports it may not use, not even
         # whether they exist.
         require_export_allowed(self.request, self.export_name)
+        if self.invalid_utf8 is not None:  # never bound as U+FFFD
+            raise InvalidParameter(self.invalid_utf8, "not valid UTF-8 once percent-decoded")
         export_request = self.service.bind(self.export_name, self.items)
         output = choose_format(export_request.format_name, self.request.headers.get("accept"))
         export_request.check_format(output.name)

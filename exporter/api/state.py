@@ -15,6 +15,7 @@ from starlette.requests import HTTPConnection
 from starlette.types import Scope
 
 from exporter.export.service import ExportService
+from exporter.jobs.storage import jobs_dir_problem
 from exporter.jobs.store import JobStore
 from exporter.jobs.worker import JobWorker
 from exporter.observability.metrics import ExportMetrics
@@ -36,6 +37,12 @@ class Runtime:
     #: Where job files are written; a job's ``file_path`` is relative to it.
     jobs_dir: Path
     metrics: ExportMetrics
+
+    def jobs_problem(self) -> str | None:
+        """Why jobs cannot run or be served here now (worker dead, directory unusable)."""
+        if self.job_worker is not None and self.job_worker.failure is not None:
+            return self.job_worker.failure
+        return jobs_dir_problem(self.jobs_dir)
 
 
 def runtime_of(connection: HTTPConnection | Scope) -> Runtime:

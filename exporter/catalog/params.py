@@ -41,11 +41,15 @@ class Bounds:
 
     fetch_rows_default: int
     fetch_rows_max: int
+    #: A floor: tiny round trips multiply the server's CPU and memory per row.
+    fetch_rows_min: int = 1
     chunk_bytes_default: int
     chunk_bytes_max: int
     chunk_bytes_min: int = 1024
     #: Largest ``limit=`` a request may ask for (EXPORTER_LIMIT_MAX).
     limit_max: int = 1_000_000
+    #: Longest value, in UTF-8 bytes: a value is logged, stored with a job and shown back.
+    param_value_max_bytes: int = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,6 +160,12 @@ def bind_request(
             raise InvalidParameter(name, "given more than once")
         if name not in declared and name not in RESERVED_PARAM_NAMES:
             raise InvalidParameter(name, _unknown_reason(export, name))
+        if len(value) * 4 > bounds.param_value_max_bytes and (
+            len(value.encode("utf-8", "surrogatepass")) > bounds.param_value_max_bytes
+        ):
+            raise InvalidParameter(
+                name, f"longer than {bounds.param_value_max_bytes:,} bytes (the limit)"
+            )
         raw[name] = value
     values: list[str] = []
     named: dict[str, str] = {}
@@ -181,7 +191,13 @@ def bind_request(
         export=export,
         values=tuple(values),
         named_values=named,
-        fetch_rows=_bounded(raw, "fetch_rows", bounds.fetch_rows_default, 1, bounds.fetch_rows_max),
+        fetch_rows=_bounded(
+            raw,
+            "fetch_rows",
+            bounds.fetch_rows_default,
+            bounds.fetch_rows_min,
+            bounds.fetch_rows_max,
+        ),
         fetch_rows_given="fetch_rows" in raw,
         chunk_bytes=_bounded(
             raw,

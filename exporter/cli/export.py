@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import signal
 import sys
 from collections.abc import Mapping
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import anyio
 
+from exporter.catalog.params import ExportRequest
 from exporter.cli.arguments import add_param_option, parse_params
 from exporter.cli.exit_codes import (
     EXIT_INTERRUPTED,
@@ -23,12 +25,12 @@ from exporter.cli.exit_codes import (
     exit_code_for,
 )
 from exporter.cli.progress import Progress, human_bytes
-from exporter.compression import CODECS, COMPRESSION_NAMES, codec_named
-from exporter.encoders import DEFAULT_FORMAT, FORMATS
+from exporter.compression import CODECS, COMPRESSION_NAMES, Codec, codec_named
+from exporter.encoders import DEFAULT_FORMAT, FORMATS, Format
 from exporter.errors import ExporterError, Rejected, RetryLater
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService
-from exporter.files.atomic import AtomicFile
+from exporter.files.atomic import AtomicFile, OutputPlan, plan_output
 from exporter.files.naming import export_filename
 from exporter.files.writing import export_into, export_to_file
 from exporter.settings import Settings
@@ -79,9 +81,11 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         if not settings.database_url:
             raise Rejected("DATABASE_URL is not set: `exporter export` reads from it")
         items = _request_items(args)
+        # Before any work: a directory or an unwritable path fails now, not after the export.
+        plan = None if args.output in (None, "-") else plan_output(Path(args.output))
     except ExporterError as exc:
         return _fail(str(exc), EXIT_USAGE)
-    return asyncio.run(_run_interruptibly(settings, args, items))
+    return asyncio.run(_run_interruptibly(settings, args, items, plan))
 
 
 def _request_items(args: argparse.Namespace) -> list[tuple[str, str]]:
@@ -112,7 +116,7 @@ def _save_state(path: Path, token: str | None) -> None:
 def _choose_format(args: argparse.Namespace) -> str:
     if args.format:
         return str(args.format)
-    suffixes = Path(args.output or "").suffixes
+    suffixes = [suffix.lower() for suffix in Path(args.output or "").suffixes]
     if suffixes and suffixes[-1] in _COMPRESSION_BY_SUFFIX:
         suffixes = suffixes[:-1]
     return _FORMAT_BY_SUFFIX.get(suffixes[-1] if suffixes else "", DEFAULT_FORMAT.name)
@@ -121,11 +125,14 @@ def _choose_format(args: argparse.Namespace) -> str:
 def _choose_compression(args: argparse.Namespace) -> str:
     if args.compression:
         return str(args.compression)
-    return _COMPRESSION_BY_SUFFIX.get(Path(args.output or "").suffix, "none")
+    return _COMPRESSION_BY_SUFFIX.get(Path(args.output or "").suffix.lower(), "none")
 
 
 async def _run_interruptibly(
-    settings: Settings, args: argparse.Namespace, items: list[tuple[str, str]]
+    settings: Settings,
+    args: argparse.Namespace,
+    items: list[tuple[str, str]],
+    plan: OutputPlan | None,
 ) -> int:
     """SIGINT/SIGTERM cancel the export: the temporary file goes, the query is cancelled."""
     task = asyncio.current_task()
@@ -134,13 +141,16 @@ async def _run_interruptibly(
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, task.cancel)
     try:
-        return await _export(settings, args, items)
+        return await _export(settings, args, items, plan)
     except asyncio.CancelledError:
         return _fail("interrupted; nothing was written", EXIT_INTERRUPTED)
 
 
 async def _export(
-    settings: Settings, args: argparse.Namespace, items: list[tuple[str, str]]
+    settings: Settings,
+    args: argparse.Namespace,
+    items: list[tuple[str, str]],
+    plan: OutputPlan | None,
 ) -> int:
     try:
         service = await ExportService.start(settings)
@@ -154,11 +164,10 @@ async def _export(
         output = FORMATS[request.format_name or DEFAULT_FORMAT.name]
         codec = codec_named(_choose_compression(args))
         to_stdout = args.output == "-"
-        if args.output is None:
+        if plan is None and not to_stdout:
             extension = output.extension + (codec.file_suffix if codec else "")
-            target = Path(export_filename(args.name, extension))
-        else:
-            target = Path(args.output)
+            plan = plan_output(Path(export_filename(args.name, extension)))
+        target = plan.path if plan is not None else Path("-")
         stats = StreamStats()
         progress = Progress(f"{args.name} -> {'stdout' if to_stdout else target}")
         written: list[AtomicFile] = []
@@ -174,10 +183,13 @@ async def _export(
             if to_stdout:
                 await export_into(service, request, output, _write_stdout, codec=codec, stats=stats)
                 size_bytes, detail = stats.bytes, "to stdout"
+            elif plan is not None and plan.direct:
+                await _export_in_place(service, request, output, target, codec, stats)
+                size_bytes, detail = stats.bytes, f"into {target} (written in place)"
             else:
                 result = await export_to_file(
                     service, request, output, target, codec=codec, stats=stats,
-                    on_open=written.append,
+                    on_open=written.append, mode=settings.file_mode_bits,
                 )  # fmt: skip
                 size_bytes, detail = result.size_bytes, f"to {target} (sha256 {result.sha256})"
         except Exception as exc:  # any failure: reported, never a partial file
@@ -200,6 +212,30 @@ async def _export(
         return EXIT_OK
     finally:
         await service.close()
+
+
+async def _export_in_place(
+    service: ExportService,
+    request: ExportRequest,
+    output: Format,
+    target: Path,
+    codec: Codec | None,
+    stats: StreamStats,
+) -> None:
+    """Write into a device, a FIFO or ``/dev/stdout`` as it is: never replaced, never
+    truncated (appended to, as a shell's ``>>`` would)."""
+    fd = await anyio.to_thread.run_sync(os.open, target, os.O_WRONLY | os.O_APPEND | os.O_CLOEXEC)
+    try:
+
+        async def write(chunk: bytes) -> None:
+            view = memoryview(chunk)
+            while view:
+                written = await anyio.to_thread.run_sync(os.write, fd, view)
+                view = view[written:]
+
+        await export_into(service, request, output, write, codec=codec, stats=stats)
+    finally:
+        os.close(fd)
 
 
 async def _write_stdout(chunk: bytes) -> None:

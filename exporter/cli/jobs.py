@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -94,19 +95,25 @@ def _submit(client: httpx.Client, args: argparse.Namespace) -> int:
 
 
 def _status(client: httpx.Client, args: argparse.Namespace) -> int:
-    path = f"/jobs/{args.job_id}" if args.job_id else "/jobs"
-    sys.stdout.write(client.get(path).raise_for_status().text + "\n")
+    response = client.get(_job_path(args.job_id) if args.job_id else "/jobs")
+    _checked(response, usage_errors=True)  # an unknown job: one line and exit 2
+    sys.stdout.write(response.text + "\n")
     return EXIT_OK
 
 
+def _job_path(job_id: str) -> str:
+    """The job's URL path: the id is one path segment, whatever it holds (``/``, ``?``, ``..``)."""
+    return "/jobs/" + quote(job_id, safe="")
+
+
 def _cancel(client: httpx.Client, args: argparse.Namespace) -> int:
-    job = _checked(client.delete(f"/jobs/{args.job_id}"))
+    job = _checked(client.delete(_job_path(args.job_id)), usage_errors=True)
     print(f"{job['id']}: {job['state']}" + (" (cancelling)" if job["cancel_requested"] else ""))
     return EXIT_OK
 
 
 def _download(client: httpx.Client, args: argparse.Namespace) -> int:
-    job = _checked(client.get(f"/jobs/{args.job_id}"))
+    job = _checked(client.get(_job_path(args.job_id)), usage_errors=True)
     if args.wait and job["state"] in ("queued", "running"):
         job = _wait(client, job["id"])
     if job["state"] != "succeeded" or not job["file"] or job["file"]["status"] != "available":
@@ -169,7 +176,7 @@ def _sha256_of(path: Path) -> str:
 def _wait(client: httpx.Client, job_id: str) -> dict[str, Any]:
     progress = Progress(f"job {job_id}")
     while True:
-        job = _checked(client.get(f"/jobs/{job_id}"))
+        job = _checked(client.get(_job_path(job_id)))
         if job["state"] in ("succeeded", "failed", "cancelled"):
             summary = f"exporter: job {job_id} {job['state']}: {job['rows']:,} rows"
             if job["error"]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from exporter.access.keys import Authenticator, load_authenticator
 from exporter.catalog.definitions import load_catalog
 from exporter.errors import ExporterError
+from exporter.jobs.storage import prepare_jobs_dir
 from exporter.observability.logs import configure_logging, redact_url
 from exporter.settings import Settings
 
@@ -42,6 +43,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     log_format = configure_logging(settings.log_format)
     try:
         load_catalog(settings.sql_dir)  # fail fast, before any server starts
+        prepare_jobs_dir(settings.jobs_dir)
         authenticator = load_authenticator(settings, embedded_demo=settings.database_url is None)
     except ExporterError as exc:
         log.error("exporter cannot start: %s", exc)

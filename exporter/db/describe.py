@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -77,6 +79,13 @@ async def describe_export(
         )
     if not attributes:
         raise CatalogError(export.path, export.body_line, "the statement returns no columns")
+    if await _writes(conn, export):
+        raise CatalogError(
+            export.path,
+            export.body_line,
+            "the query writes (INSERT, UPDATE, DELETE or MERGE, perhaps in a WITH): exports run "
+            "in a READ ONLY snapshot, where it can never succeed",
+        )
     oids = [str(attribute.type.oid) for attribute in attributes]
     base = await _resolve_types(conn, oids)
     element_oids = [b.element_oid for b in base.values() if b.category == "A"]
@@ -135,6 +144,34 @@ async def _resolve_types(
         row["start"]: _BaseType(row["typname"], row["typtype"], row["typcategory"], row["typelem"])
         for row in rows
     }
+
+
+async def _writes(conn: asyncpg.Connection | PoolConnectionProxy, export: ExportDefinition) -> bool:
+    """Whether the query's plan modifies a table (DML, or a data-modifying ``WITH``).
+
+    Such a query passes PREPARE and fails only when run, in the export's read-only snapshot.
+    ``EXPLAIN`` plans it without running it, in a transaction that is always rolled back.
+    A query EXPLAIN cannot plan here is left to fail at PREPARE or when run, as before.
+    """
+    transaction = conn.transaction()
+    await transaction.start()
+    try:
+        plan = await conn.fetchval(f"EXPLAIN (FORMAT JSON, COSTS OFF) {export.null_sql}")
+    except asyncpg.PostgresError:
+        return False
+    finally:
+        await transaction.rollback()
+    return _has_node(json.loads(plan) if isinstance(plan, str) else plan, "ModifyTable")
+
+
+def _has_node(plan: Any, node_type: str) -> bool:
+    if isinstance(plan, dict):
+        if plan.get("Node Type") == node_type:
+            return True
+        return any(_has_node(value, node_type) for value in plan.values())
+    if isinstance(plan, list):
+        return any(_has_node(item, node_type) for item in plan)
+    return False
 
 
 async def _declared_types(

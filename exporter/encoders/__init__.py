@@ -65,6 +65,7 @@ class Format:
         csv_delimiter: str = ",",
         csv_header: bool = True,
         csv_bom: bool = False,
+        parquet_row_group_bytes: int = 64 * 1024 * 1024,
     ) -> Encoder:
         """An encoder for ``columns`` (imports the format's module on first use); each format
         takes the options named after it and ignores the others."""
@@ -75,6 +76,7 @@ class Format:
             csv_delimiter=csv_delimiter,
             csv_header=csv_header,
             csv_bom=csv_bom,
+            parquet_row_group_bytes=parquet_row_group_bytes,
         )
 
 

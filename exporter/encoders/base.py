@@ -49,4 +49,5 @@ class EncoderFactory(Protocol):
         csv_delimiter: str,
         csv_header: bool,
         csv_bom: bool,
+        parquet_row_group_bytes: int,
     ) -> Encoder: ...

@@ -166,10 +166,12 @@ class ExportService:
         s = self.settings
         return Bounds(
             fetch_rows_default=s.fetch_rows,
+            fetch_rows_min=s.fetch_rows_min,
             fetch_rows_max=s.fetch_rows_max,
             chunk_bytes_default=s.chunk_bytes,
             chunk_bytes_max=s.chunk_bytes_max,
             limit_max=s.limit_max,
+            param_value_max_bytes=s.param_value_max_bytes,
         )
 
     def session_limits(
@@ -280,6 +282,7 @@ class ExportService:
             csv_delimiter=csv.delimiter,
             csv_header=csv.header,
             csv_bom=csv.bom,
+            parquet_row_group_bytes=self.settings.parquet_row_group_bytes,
         )
         use_cursor = request.fetch_rows_given or export.max_rows is not None
         plan = None if use_cursor else copy_plan(output.name, export.columns, csv)

@@ -13,7 +13,7 @@ from exporter.compression import Codec
 from exporter.encoders import Format
 from exporter.export.pipeline import StreamStats
 from exporter.export.service import ExportService
-from exporter.files.atomic import AtomicFile, open_atomic
+from exporter.files.atomic import NEW_FILE_MODE, AtomicFile, open_atomic
 
 Write = Callable[[bytes], Awaitable[None]]
 
@@ -67,13 +67,14 @@ async def export_to_file(
     codec: Codec | None,
     stats: StreamStats,
     on_open: Callable[[AtomicFile], None] | None = None,
+    mode: int = NEW_FILE_MODE,
 ) -> FileResult:
     """Write the export to ``path`` atomically; nothing appears at ``path`` unless it completes.
 
     ``on_open`` receives the open file (its ``size_bytes`` grows as it is written), for
-    progress reports.
+    progress reports. A new file gets ``mode``; a replaced one keeps its mode and owner.
     """
-    async with open_atomic(path) as file:
+    async with open_atomic(path, mode=mode) as file:
         if on_open is not None:
             on_open(file)
         await export_into(service, request, output, file.write, codec=codec, stats=stats)

@@ -15,6 +15,7 @@ __all__ = [
     "model",
     "parse_job_spec",
     "schema",
+    "storage",
     "store",
     "worker",
 ]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import json
+import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -54,6 +57,50 @@ class JobSpec:
     def request_items(self) -> list[tuple[str, str]]:
         """The spec as the query items a streaming request would carry."""
         return [*self.params.items(), ("format", self.format)]
+
+
+def load_job_body(raw: bytes) -> Any:
+    """A job submission's JSON, strictly: UTF-8, no key given twice (JSON parsers keep the last
+    one silently), no number that a float cannot hold exactly (its text would change), no
+    NaN or Infinity. ``InvalidParameter`` otherwise."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidParameter("body", "not valid UTF-8") from None
+    try:
+        return json.loads(
+            text,
+            object_pairs_hook=_unique_keys,
+            parse_float=_exact_float,
+            parse_constant=_no_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise InvalidParameter("body", f"not valid JSON: {exc}") from None
+    except ValueError as exc:  # an integer of thousands of digits
+        raise InvalidParameter("body", str(exc)) from None
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise InvalidParameter(key, "given more than once in the JSON body")
+        seen[key] = value
+    return seen
+
+
+def _exact_float(text: str) -> float:
+    value = float(text)
+    # The value is sent on as repr(value): it must be the number the client wrote.
+    if not math.isfinite(value) or Decimal(repr(value)) != Decimal(text):
+        raise InvalidParameter(
+            "body", f"the number {text[:40]} cannot be held exactly; send it as a string"
+        )
+    return value
+
+
+def _no_constant(name: str) -> Any:
+    raise InvalidParameter("body", f"{name} is not a JSON number")
 
 
 def parse_job_spec(body: Any) -> JobSpec:

@@ -80,10 +80,31 @@ class JobWorker:
         self.running: set[UUID] = set()
         self._wake = anyio.Event()
         self._stopping = False
+        #: Why the run loop last died, while it waits to be restarted (``supervise``).
+        self.failure: str | None = None
 
     def wake(self) -> None:
         """Look for queued jobs now (a job was just submitted, or a slot freed)."""
         self._wake.set()
+
+    async def supervise(self, *, backoff_s: float = 1.0, max_backoff_s: float = 60.0) -> None:
+        """``run``, restarted with exponential backoff whenever it dies, until cancelled.
+
+        A dead worker must never leave a process that looks healthy and runs no job: while it
+        waits to restart, ``failure`` says why (``/readyz`` answers 503 with it).
+        """
+        delay_s = backoff_s
+        while True:
+            started_s = time.monotonic()
+            try:
+                await self.run()
+            except Exception as exc:
+                self.failure = f"the job worker stopped: {type(exc).__name__}: {exc}"
+                if time.monotonic() - started_s > max_backoff_s:
+                    delay_s = backoff_s  # it ran fine for a while: a new failure
+                log.error("%s; restarting in %g s", self.failure, delay_s, exc_info=exc)
+                await anyio.sleep(delay_s)
+                delay_s = min(delay_s * 2, max_backoff_s)
 
     async def run(self) -> None:
         """Claim and run jobs until cancelled; running jobs are then handed back to the queue."""
@@ -92,6 +113,7 @@ class JobWorker:
             async with anyio.create_task_group() as group:
                 while True:
                     await self._housekeeping()
+                    self.failure = None  # alive: it got through a round
                     await self._claim_into(group)
                     with anyio.move_on_after(self.poll_s):
                         await self._wake.wait()
@@ -173,6 +195,7 @@ class JobWorker:
             codec=codec_named(job.spec.compression),
             stats=progress.stats,
             on_open=on_open,
+            mode=self.service.settings.file_mode_bits,
         )
 
     async def _heartbeat(

@@ -134,7 +134,9 @@ class TextFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             line += f" [{request_id}]"
-        line += " " + record.getMessage()
+        # A client-chosen URL path (decoded: %0d%0a is CR LF) must not start a forged line or
+        # drive the terminal: control characters are written as escapes.
+        line += " " + escape_controls(record.getMessage())
         if record.name != _ACCESS_LOGGER:  # an access line's fields repeat its message
             line += "".join(
                 f" {key}={_text_value(value)}"
@@ -148,7 +150,17 @@ class TextFormatter(logging.Formatter):
         return redact_secrets(line)
 
 
+def escape_controls(text: str) -> str:
+    """``text`` with its control characters (C0, DEL, C1) as escapes: one line, inert."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
+        for ch in text
+    )
+
+
 def _text_value(value: Any) -> str:
-    if isinstance(value, str) and value and not any(c.isspace() for c in value):
-        return value
-    return orjson.dumps(value, default=str).decode()
+    if isinstance(value, str) and value.isprintable() and not any(c.isspace() for c in value):
+        return value  # JSON (below) escapes controls and quotes anything with a space
+    return escape_controls(orjson.dumps(value, default=str).decode())  # JSON leaves DEL, C1

@@ -82,7 +82,7 @@ def test_filenames() -> None:
         ("compress, deflate", None),  # nothing we offer: identity
         ("identity", None),
         ("identity;q=0, gzip;q=0.1", "gzip"),
-        ("gzip;q=bogus, zstd", "zstd"),  # an unreadable q counts as 0
+        ("gzip;q=bogus, zstd", "zstd"),  # an unreadable q: the item is left out
         ("gzip ; q = 1.0 ,, zstd;q=0.001", "gzip"),
     ],
 )
@@ -125,3 +125,23 @@ def test_refusing_identity_and_every_offer_is_unacceptable(
 
 def test_identity_refused_through_star_but_listed_is_fine() -> None:
     assert choose_coding("*;q=0, identity", OFFERED) is None
+
+
+@pytest.mark.parametrize(
+    "accept_encoding", ["identity;q=nan", "identity;q=NaN, gzip;q=0", "*;q=-1", "identity;q=inf"]
+)
+def test_a_q_that_is_not_a_qvalue_refuses_nothing(accept_encoding: str) -> None:
+    # Issue 19, low: float("nan") > 0 is false, so identity;q=nan refused identity (406).
+    assert choose_coding(accept_encoding, OFFERED, wanted=False) is None
+
+
+def test_refusals_echo_at_most_200_characters_of_a_header() -> None:
+    huge = "application/x-nothing, " * 3000  # ~70 KB, as in the audit
+    with pytest.raises(UnsupportedFormat) as format_refused:
+        choose_format(None, huge)
+    # The echo is cut to 200 characters (the list of what we support follows it in full).
+    assert len(format_refused.value.asked) == 201 and format_refused.value.asked.endswith("…")
+    assert str(format_refused.value).count("application/x-nothing") <= 200 // 21 + 1
+    with pytest.raises(UnacceptableEncoding) as coding_refused:
+        choose_coding("identity;q=0, " + "x;q=1, " * 10_000, OFFERED)
+    assert len(str(coding_refused.value)) < 500

@@ -20,7 +20,12 @@ from tests.support.streams import export_bytes
 def run_export(
     *args: str, database_url: str, sql_dir: Path, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    env = {**os.environ, "DATABASE_URL": database_url, "EXPORTER_SQL_DIR": str(sql_dir)}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "EXPORTER_SQL_DIR": str(sql_dir),
+        "EXPORTER_FETCH_ROWS_MIN": "1",
+    }  # tiny batches on purpose
     return subprocess.run(
         [sys.executable, "-m", "exporter.cli", "export", *args],
         env=env, capture_output=True, timeout=120, check=False, cwd=cwd,
@@ -140,7 +145,8 @@ def test_sigterm_cancels_and_leaves_nothing(
     database_url: str, catalog_dir: Path, tmp_path: Path
 ) -> None:
     target = tmp_path / "slow.csv"
-    env = {**os.environ, "DATABASE_URL": database_url, "EXPORTER_SQL_DIR": str(catalog_dir)}
+    env = {**os.environ, "DATABASE_URL": database_url, "EXPORTER_SQL_DIR": str(catalog_dir),
+           "EXPORTER_FETCH_ROWS_MIN": "1"}  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "exporter.cli", "export", "slow_numbers", "-p", "rows=100000",
          "--fetch-rows", "10", "-o", str(target)],

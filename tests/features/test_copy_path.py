@@ -88,7 +88,11 @@ async def block_service(
 
 
 def _fields(settings: Settings) -> dict[str, Any]:
-    return {"database_url": settings.database_url, "sql_dir": settings.sql_dir}
+    return {
+        "database_url": settings.database_url,
+        "sql_dir": settings.sql_dir,
+        "fetch_rows_min": settings.fetch_rows_min,
+    }
 
 
 @pytest.fixture
@@ -214,7 +218,9 @@ async def test_a_user_type_named_like_a_builtin_is_text_on_both_paths(
             encoding="utf-8",
         )
         running = await ExportService.start(
-            Settings.from_env({}, database_url=settings.database_url, sql_dir=tmp_path)
+            Settings.from_env(
+                {}, database_url=settings.database_url, sql_dir=tmp_path, fetch_rows_min=1
+            )
         )
         try:
             assert [c.pg_type for c in running.catalog["shadowed"].columns] == [f"{schema}.uuid"]

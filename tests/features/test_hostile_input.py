@@ -141,3 +141,12 @@ def test_schemathesis_finds_no_server_errors(shipped_catalog_server: LiveServer)
         capture_output=True, text=True, timeout=240, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("query", ["t=%FF", "t=ok%C3", "t=%ED%A0%80", "t=a&i=%80"])
+def test_a_value_that_is_not_utf8_is_422_never_replaced(http: httpx.Client, query: str) -> None:
+    # Issue 19, low: %FF was decoded to U+FFFD and bound as the filter.
+    response = http.get(f"/exports/echo?{query}")
+    assert response.status_code == 422, response.text
+    assert response.json()["reason"] == "not valid UTF-8 once percent-decoded"
+    assert response.json()["parameter"] in ("t", "i")

@@ -138,3 +138,17 @@ except ZeroDivisionError:
     assert (access["method"], access["path"], access["status"]) == ("GET", "/exports/x", 200)
     assert "SECRET" not in result.stderr  # the query string never reaches the log
     assert "ZeroDivisionError" in entries[3]["exception"]
+
+
+@pytest.mark.parametrize(
+    ("path", "kept"),
+    [("/x\r\n2026-01-01 00:00:00 INFO exporter forged", "INFO exporter forged"),
+     ("/\x1b[2J\x1b[31mred", "[31mred"), ("/a\x00\x7f\x85b", "/a")],
+)  # fmt: skip
+def test_text_lines_escape_control_characters_from_clients(path: str, kept: str) -> None:
+    access = record('%s - "%s %s HTTP/%s" %d', "1.2.3.4:5", "GET", path, "1.1", 404,
+                    name="uvicorn.access")  # fmt: skip
+    field = record("refused", fields={"export": path})
+    for line in (TextFormatter().format(access), TextFormatter().format(field)):
+        assert line.isprintable(), line  # no CR, LF, ESC, NUL, DEL or C1 left raw
+        assert kept in line  # the rest is kept as it was

@@ -64,6 +64,9 @@ def start_server(
         "EXPORTER_JOBS_SCHEMA": f"jobs_{port}",
         "EXPORTER_JOBS_DIR": str(log_dir / f"jobs-{port}"),
         "EXPORTER_AUTH": "off",
+        # Tests drive tiny batches on purpose (slow streams, many round trips); the floor
+        # itself is tested with its default (tests/features/test_hostile_memory.py).
+        "EXPORTER_FETCH_ROWS_MIN": "1",
         **env_overrides,
     }
     with log_path.open("wb") as log_file:
