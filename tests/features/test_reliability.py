@@ -258,7 +258,8 @@ def test_sigterm_finishes_short_exports_and_aborts_long_ones(
     long.join(10)
     assert server.process.wait(timeout=15) == 0
     assert results["short"] == 100
-    assert isinstance(results["long"], httpx.RemoteProtocolError)
+    # Visibly aborted: an unterminated chunked body, or a reset when the server closes first.
+    assert isinstance(results["long"], httpx.RemoteProtocolError | httpx.ReadError)
     assert "(cancelled)" in server.log()
     assert busy_sessions(database_url) == []
 
